@@ -1,0 +1,36 @@
+# digits: the book's networks on MNIST.  `make train` and `make test` are all a fresh
+# clone needs; the first target that runs creates .venv and installs the package there.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help venv data train test clean
+
+help:
+	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
+	@echo "make test    run the test suite"
+	@echo "make data    download and verify the four MNIST files into data/mnist/"
+	@echo "make clean   remove .venv, downloads, the saved network and results"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(PY) -m digits download
+
+train: data
+	$(PY) -m digits train
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) data/mnist data/network.npz data/network.json results .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
