@@ -1,0 +1,62 @@
+"""The command line: ``python -m digits COMMAND`` (or ``digits COMMAND``).
+
+Each command lives in its own module with two functions: ``configure(parser)`` adds
+its flags to an argparse sub-parser and ``run(args)`` does the work and returns the
+exit status.  This module only wires them together and turns the errors a user can
+fix (:class:`~digits.errors.DigitsError`) into one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import DigitsError, UsageError
+
+# name -> (module, one-line help).  Modules are imported when the parser is built;
+# they keep heavy imports (matplotlib) inside ``run`` so that start-up stays quick.
+COMMANDS = {
+    "download": ("digits.commands.download", "download and verify the four MNIST files"),
+    "train": ("digits.commands.train", "train a network on MNIST, printing test accuracy per epoch"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="digits",
+        description="Handwritten digits with the networks of Nielsen's "
+                    "'Neural Networks and Deep Learning'.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.configure(sub)
+        sub.set_defaults(run=module.run, parser=sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"digits {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except DigitsError as error:
+        print(f"digits {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ndigits {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,429 @@
+"""The book's network: feedforward, backpropagation and stochastic gradient descent.
+
+One class, :class:`Network`, holds the whole algorithm of chapters 1 to 3 of
+"Neural Networks and Deep Learning", under the book's names:
+
+* ``sizes``: neurons per layer, ``[784, 30, 10]``; layer 0 is the input layer;
+* ``weights[i]``: the ``(sizes[i+1], sizes[i])`` matrix w into layer ``i + 1``, so
+  ``weights[i][j, k]`` connects neuron k of one layer to neuron j of the next;
+* ``biases[i]``: the ``(sizes[i+1], 1)`` column b of layer ``i + 1``; the input layer
+  has none;
+* ``zs`` and ``activations`` in :meth:`Network.backprop`: the weighted inputs z = w a + b
+  and the outputs a = σ(z), layer by layer;
+* ``delta``, ``nabla_b``, ``nabla_w``: the error δ = ∂C/∂z and the gradients ∂C/∂b and
+  ∂C/∂w.
+
+Where the book loops over the examples of a mini-batch one at a time, this code puts
+the ``m`` examples side by side as the columns of one matrix (the book's chapter-2
+exercise): ``x`` is ``(784, m)``, every z, a and δ is ``(n, m)``, and the sums over the
+mini-batch become matrix products.  The arithmetic is the same; only the loop moved
+into the matrix library.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import activations as activations_module
+from . import costs as costs_module
+from .dataset import DataSet
+from .errors import UsageError
+
+INITIALISATIONS = ("default", "large")
+SCHEDULES = ("halve",)
+
+
+@dataclass
+class History:
+    """What :meth:`Network.SGD` saw, epoch by epoch (lists have one entry per epoch).
+
+    Accuracies are counts of correctly classified examples, as in the book; divide by
+    ``n_evaluation`` or ``n_training`` for a fraction.  The validation figures are the
+    ones early stopping uses; the evaluation (usually test) figures choose nothing.
+    """
+
+    n_training: int = 0
+    n_evaluation: int = 0
+    n_validation: int = 0
+    evaluation_cost: list = field(default_factory=list)
+    evaluation_accuracy: list = field(default_factory=list)
+    training_cost: list = field(default_factory=list)
+    training_accuracy: list = field(default_factory=list)
+    validation_accuracy: list = field(default_factory=list)
+    eta: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.seconds)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class Network:
+    """A feedforward network trained by mini-batch stochastic gradient descent.
+
+    ``Network([784, 30, 10])`` is the book's chapter-1 network: sigmoid neurons, the
+    quadratic cost and weights and biases drawn from N(0, 1).  The chapter-3 choices
+    are keyword arguments:
+
+    ``cost``
+        ``"quadratic"`` (chapter 1), ``"cross-entropy"`` (chapter 3, sigmoid output) or
+        ``"log-likelihood"`` (chapter 3, softmax output).
+    ``activations``
+        one name for every layer, or a list with one name per layer of weights (the
+        last is the output layer): ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"softmax"``.
+    ``init``
+        ``"large"``: every weight and bias from N(0, 1) (chapter 1); ``"default"``:
+        weights from N(0, 1/n_in), with n_in the neuron's number of inputs, and biases
+        from N(0, 1) (chapter 3's improved initialisation).
+    ``seed``
+        seeds both the initial weights and the shuffling of the training data, so the
+        same seed and data give identical weights and accuracies, run after run.
+    ``dtype``
+        ``numpy.float64`` (the default) or ``numpy.float32`` (faster, same accuracy).
+    """
+
+    def __init__(self, sizes, cost="quadratic", activations="sigmoid", init="large",
+                 seed=None, dtype=np.float64):
+        sizes = [int(size) for size in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise UsageError(f"sizes must list at least two layers of at least one neuron, got {sizes}")
+        if init not in INITIALISATIONS:
+            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise UsageError(f"dtype must be float32 or float64, not {dtype}")
+        if isinstance(activations, str):
+            activations = [activations] * (len(sizes) - 1)
+        if len(activations) != len(sizes) - 1:
+            raise UsageError(f"{len(sizes) - 1} layers of weights need as many activations, "
+                             f"got {len(activations)}")
+        self.sizes = sizes
+        self.num_layers = len(sizes)
+        self.cost = costs_module.get(cost)
+        self.activations = [activations_module.get(name) for name in activations]
+        for hidden in self.activations[:-1]:
+            if hidden.name == "softmax":
+                raise UsageError("softmax can only be the output layer")
+        costs_module.check_pairing(self.cost, self.activations[-1])
+        self.init = init
+        self.dtype = dtype
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.initialise(init)
+
+    def initialise(self, init="large"):
+        """Draw fresh weights and biases: ``"large"`` N(0, 1) or ``"default"`` N(0, 1/n_in)."""
+        rng = self.rng
+        self.biases = [rng.standard_normal((n_out, 1)).astype(self.dtype)
+                       for n_out in self.sizes[1:]]
+        scale = (lambda n_in: 1.0 / np.sqrt(n_in)) if init == "default" else (lambda n_in: 1.0)
+        self.weights = [(rng.standard_normal((n_out, n_in)) * scale(n_in)).astype(self.dtype)
+                        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])]
+
+    def __repr__(self) -> str:
+        names = "/".join(a.name for a in self.activations)
+        return (f"Network({self.sizes}, cost={self.cost.name!r}, activations={names!r}, "
+                f"init={self.init!r}, dtype={self.dtype.name})")
+
+    # -- feedforward -----------------------------------------------------------------
+
+    def feedforward(self, a):
+        """The network's output for input ``a``: a' = σ(w a + b), layer after layer (eq. 22).
+
+        ``a`` is one ``(784, 1)`` column or a ``(784, m)`` matrix of m columns; a flat
+        vector of 784 numbers is taken as one column.  Returns ``(10, m)``.
+        """
+        a = np.asarray(a)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.shape[0] != self.sizes[0]:
+            raise UsageError(f"the network takes {self.sizes[0]} inputs, got {a.shape[0]}")
+        for b, w, activation in zip(self.biases, self.weights, self.activations):
+            a = activation.fn(w @ a + b)
+        return a
+
+    # -- stochastic gradient descent ----------------------------------------------------
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0,
+            momentum=0.0, test_data=None, evaluation_data=None, validation_data=None,
+            monitor_evaluation_cost=False, monitor_evaluation_accuracy=None,
+            monitor_training_cost=False, monitor_training_accuracy=False,
+            early_stopping_n=0, schedule=None, callback=None, progress=None):
+        """Train by mini-batch stochastic gradient descent; return a :class:`History`.
+
+        Each epoch shuffles the training data, cuts it into mini-batches of
+        ``mini_batch_size`` and takes one gradient step per mini-batch with learning
+        rate ``eta`` (:meth:`update_mini_batch`).  ``training_data`` is a list of the
+        book's ``(x, y)`` pairs or a :class:`~digits.dataset.DataSet`.
+
+        Regularisation (chapter 3): ``lmbda`` is the L2 parameter λ and ``l1`` the L1
+        parameter, both scaled by the training set size n.  ``momentum`` is the
+        momentum coefficient μ in [0, 1); 0 is plain gradient descent.
+
+        Monitoring: ``test_data`` (the book's chapter-1 argument) or
+        ``evaluation_data`` is evaluated after each epoch, its accuracy by default and
+        its cost with ``monitor_evaluation_cost``; ``monitor_training_cost`` and
+        ``monitor_training_accuracy`` do the same on the training data.
+
+        Early stopping: with ``early_stopping_n = N`` the network is evaluated on
+        ``validation_data`` after each epoch and training stops when validation
+        accuracy has not improved for N epochs (the book's "no-improvement-in-N"); the
+        weights of the best validation epoch are restored at the end.  With
+        ``schedule="halve"`` each such stall halves eta instead, and training stops
+        once eta has fallen to 1/128 of its starting value.
+
+        ``callback(epoch, history)`` is called after every epoch (epochs count from
+        1); ``progress(batches)`` may wrap the iterable of mini-batches, for example in
+        a progress bar.
+        """
+        self._check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
+                                    early_stopping_n, schedule, validation_data)
+        if test_data is not None and evaluation_data is not None:
+            raise UsageError("give test_data or evaluation_data, not both")
+        evaluation = self._as_dataset(evaluation_data if evaluation_data is not None else test_data)
+        validation = self._as_dataset(validation_data)
+        training = self._as_dataset(training_data)
+        self._check_data(training, "training data")
+        if monitor_evaluation_accuracy is None:
+            monitor_evaluation_accuracy = evaluation is not None
+        if evaluation is None and (monitor_evaluation_cost or monitor_evaluation_accuracy):
+            raise UsageError("monitoring evaluation cost or accuracy needs evaluation data")
+
+        n = len(training)
+        inputs, targets = training.inputs, training.targets()
+        history = History(n_training=n,
+                          n_evaluation=len(evaluation) if evaluation is not None else 0,
+                          n_validation=len(validation) if validation is not None else 0)
+        self._velocities = None
+        if momentum:
+            self._velocities = ([np.zeros_like(w) for w in self.weights],
+                                [np.zeros_like(b) for b in self.biases])
+        start_eta = eta
+        best_accuracy, best_parameters, stalled = -1, None, 0
+
+        for epoch in range(1, epochs + 1):
+            started = time.perf_counter()
+            order = self.rng.permutation(n)
+            batches = range(0, n, mini_batch_size)
+            if progress is not None:
+                batches = progress(batches)
+            for k in batches:
+                chosen = order[k:k + mini_batch_size]
+                self.update_mini_batch(inputs[chosen].T, targets[chosen].T, eta,
+                                       lmbda=lmbda, l1=l1, n=n, momentum=momentum)
+            history.seconds.append(time.perf_counter() - started)
+            history.eta.append(eta)
+
+            if monitor_training_cost:
+                history.training_cost.append(self.total_cost(training, lmbda, l1, n))
+            if monitor_training_accuracy:
+                history.training_accuracy.append(self.evaluate(training))
+            if monitor_evaluation_cost:
+                history.evaluation_cost.append(self.total_cost(evaluation, lmbda, l1, n))
+            if monitor_evaluation_accuracy:
+                history.evaluation_accuracy.append(self.evaluate(evaluation))
+
+            stop = False
+            if early_stopping_n:
+                accuracy = self.evaluate(validation)
+                history.validation_accuracy.append(accuracy)
+                if accuracy > best_accuracy:
+                    best_accuracy, stalled = accuracy, 0
+                    history.best_epoch = epoch
+                    best_parameters = ([w.copy() for w in self.weights],
+                                       [b.copy() for b in self.biases])
+                else:
+                    stalled += 1
+                if stalled >= early_stopping_n:
+                    if schedule == "halve":
+                        eta, stalled = eta / 2, 0
+                        stop = eta <= start_eta / 128
+                    else:
+                        stop = True
+            if callback is not None:
+                callback(epoch, history)
+            if stop:
+                history.stopped_early = epoch < epochs
+                break
+
+        if best_parameters is not None:
+            self.weights, self.biases = best_parameters
+        return history
+
+    def update_mini_batch(self, x, y, eta, lmbda=0.0, l1=0.0, n=1, momentum=0.0):
+        """One step of gradient descent on the mini-batch whose examples are the columns of x, y.
+
+        With m examples in the mini-batch and n in the training set (chapter 1, eqs.
+        20-21, and chapter 3, eqs. 93 and 98)::
+
+            w -> (1 - eta*lmbda/n) w - (eta*l1/n) sgn(w) - (eta/m) Σ_x ∂C_x/∂w
+            b -> b - (eta/m) Σ_x ∂C_x/∂b
+
+        Biases are not regularised.  With momentum μ each parameter keeps a velocity
+        (chapter 3): ``v -> μ v - (eta/m) Σ ∂C_x/∂w`` and then ``w -> w + v`` (after the
+        same weight decay).
+        """
+        m = x.shape[1]
+        nabla_b, nabla_w = self.backprop(x, y)
+        step = eta / m
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if lmbda:
+                w *= 1.0 - eta * lmbda / n
+            if l1:
+                w -= (eta * l1 / n) * np.sign(w)
+            if momentum:
+                v_w, v_b = self._velocities[0][i], self._velocities[1][i]
+                v_w *= momentum
+                v_w -= step * nabla_w[i]
+                v_b *= momentum
+                v_b -= step * nabla_b[i]
+                w += v_w
+                b += v_b
+            else:
+                w -= step * nabla_w[i]
+                b -= step * nabla_b[i]
+
+    def backprop(self, x, y):
+        """The gradient of the cost summed over a mini-batch: ``(nabla_b, nabla_w)``.
+
+        ``x`` holds the inputs as columns, ``y`` the desired outputs as columns;
+        ``nabla_b[i]`` and ``nabla_w[i]`` have the shapes of ``biases[i]`` and
+        ``weights[i]`` and hold Σ_x ∂C_x/∂b and Σ_x ∂C_x/∂w over the m examples.
+
+        The four equations of backpropagation (chapter 2), here for m columns at once:
+
+        * BP1  δ^L = ∇_a C ⊙ σ'(z^L)              (the output error, from the cost)
+        * BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)  (the error moves back a layer)
+        * BP3  ∂C/∂b^l = δ^l                      (summed over the columns)
+        * BP4  ∂C/∂w^l = δ^l (a^(l-1))^T          (the matrix product sums the columns)
+        """
+        nabla_b = [None] * len(self.biases)
+        nabla_w = [None] * len(self.weights)
+        # Feedforward, keeping every layer's z and a.
+        activation = x
+        activations = [x]
+        zs = []
+        for b, w, function in zip(self.biases, self.weights, self.activations):
+            z = w @ activation + b
+            zs.append(z)
+            activation = function.fn(z)
+            activations.append(activation)
+        # Backward pass.  As in the book, l counts layers from the end: l = 1 is the
+        # output layer, l = 2 the last hidden layer, and so on; Python's negative
+        # indices do the rest.
+        delta = self.cost.delta(zs[-1], activations[-1], y, self.activations[-1])   # BP1
+        nabla_b[-1] = delta.sum(axis=1, keepdims=True)                              # BP3
+        nabla_w[-1] = delta @ activations[-2].T                                     # BP4
+        for l in range(2, self.num_layers):
+            sp = self.activations[-l].derivative(zs[-l], activations[-l])
+            delta = (self.weights[-l + 1].T @ delta) * sp                           # BP2
+            nabla_b[-l] = delta.sum(axis=1, keepdims=True)                          # BP3
+            nabla_w[-l] = delta @ activations[-l - 1].T                             # BP4
+        return nabla_b, nabla_w
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def evaluate(self, data) -> int:
+        """How many examples of ``data`` the network classifies correctly.
+
+        The network's answer is the output neuron with the largest activation (a single
+        output neuron answers 1 when its activation is at least 0.5).  ``data`` is a
+        list of ``(x, label)`` pairs or a DataSet.
+        """
+        data = self._as_dataset(data)
+        correct = 0
+        for inputs, labels, _ in self._chunks(data):
+            output = self.feedforward(inputs.T)
+            if output.shape[0] == 1:
+                guesses = (output[0] >= 0.5).astype(np.int64)
+            else:
+                guesses = output.argmax(axis=0)
+            correct += int(np.count_nonzero(guesses == labels))
+        return correct
+
+    def accuracy(self, data) -> float:
+        """The fraction of ``data`` classified correctly."""
+        data = self._as_dataset(data)
+        return self.evaluate(data) / len(data)
+
+    def total_cost(self, data, lmbda=0.0, l1=0.0, n=None) -> float:
+        """The mean cost over ``data`` plus the regularisation terms (chapter 3, eqs. 85 and 95).
+
+        C = (1/N) Σ_x C_x + (lmbda / 2n) Σ_w w² + (l1 / n) Σ_w |w|, where N is the size
+        of ``data`` and n the size of the training set the network learns from (the
+        regularisation term belongs to the training cost, so it is scaled by the
+        training set's n whichever data are measured; ``n`` defaults to N).
+        """
+        data = self._as_dataset(data)
+        n = len(data) if n is None else n
+        cost = 0.0
+        for inputs, _, targets in self._chunks(data, with_targets=True):
+            cost += self.cost.fn(self.feedforward(inputs.T), targets.T)
+        cost /= len(data)
+        if lmbda:
+            cost += 0.5 * (lmbda / n) * sum(float(np.sum(w * w)) for w in self.weights)
+        if l1:
+            cost += (l1 / n) * sum(float(np.sum(np.abs(w))) for w in self.weights)
+        return cost
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _as_dataset(self, data):
+        if data is None:
+            return None
+        if isinstance(data, DataSet):
+            return data
+        return DataSet.from_pairs(data, n_out=self.sizes[-1])
+
+    def _check_data(self, data, what):
+        if len(data) == 0:
+            raise UsageError(f"the {what} is empty")
+        if data.inputs.shape[1] != self.sizes[0]:
+            raise UsageError(f"the {what} has {data.inputs.shape[1]} inputs per example, "
+                             f"the network takes {self.sizes[0]}")
+
+    @staticmethod
+    def _chunks(data, size=10_000, with_targets=False):
+        """The data in slices of at most ``size`` examples, to bound memory."""
+        targets = data.targets() if with_targets else None
+        for start in range(0, len(data), size):
+            stop = start + size
+            yield (data.inputs[start:stop], data.labels[start:stop],
+                   targets[start:stop] if with_targets else None)
+
+    @staticmethod
+    def _check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
+                               early_stopping_n, schedule, validation_data):
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise UsageError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+        if not isinstance(mini_batch_size, (int, np.integer)) or mini_batch_size < 1:
+            raise UsageError(f"mini_batch_size must be a whole number of at least 1, got {mini_batch_size!r}")
+        if not (np.isfinite(eta) and eta > 0):
+            raise UsageError(f"the learning rate eta must be a positive number, got {eta!r}")
+        if not (np.isfinite(lmbda) and lmbda >= 0):
+            raise UsageError(f"the L2 parameter lmbda must be zero or positive, got {lmbda!r}")
+        if not (np.isfinite(l1) and l1 >= 0):
+            raise UsageError(f"the L1 parameter l1 must be zero or positive, got {l1!r}")
+        if not (np.isfinite(momentum) and 0 <= momentum < 1):
+            raise UsageError(f"momentum must be in [0, 1), got {momentum!r}")
+        if not isinstance(early_stopping_n, (int, np.integer)) or early_stopping_n < 0:
+            raise UsageError(f"early_stopping_n must be a whole number >= 0, got {early_stopping_n!r}")
+        if early_stopping_n and validation_data is None:
+            raise UsageError("early stopping needs validation data")
+        if schedule is not None and schedule not in SCHEDULES:
+            raise UsageError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+        if schedule is not None and not early_stopping_n:
+            raise UsageError("the halve schedule needs early stopping (no-improvement-in-N) to trigger it")
