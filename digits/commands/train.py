@@ -58,6 +58,9 @@ def configure(parser):
                        help="where the MNIST files are (see `digits download`)")
     files.add_argument("--model", type=Path, default=Path("data/network.npz"), metavar="PATH",
                        help="where to save the trained network")
+    files.add_argument("--plot", type=Path, default=None, metavar="PATH",
+                       help="redraw a PNG of the monitored curves after every epoch "
+                            "(open it in an image viewer to watch training)")
     files.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -88,6 +91,25 @@ def check_arguments(args):
         raise UsageError(f"cannot save to {args.model}: the folder {args.model.parent} does not exist")
     if args.model.suffix != ".npz":
         raise UsageError(f"--model must name an .npz file, got {args.model}")
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise UsageError(f"cannot draw {args.plot}: the folder {args.plot.parent} does not exist")
+
+
+def describe(args) -> str:
+    """The run's settings in one line, the way the book states them."""
+    text = (f"{args.sizes}, {args.cost} cost, {args.init} init, eta {args.eta:g}, "
+            f"mini-batch {args.mini_batch_size}")
+    if args.lmbda:
+        text += f", lambda {args.lmbda:g}"
+    if args.l1:
+        text += f", L1 {args.l1:g}"
+    if args.momentum:
+        text += f", momentum {args.momentum:g}"
+    if args.early_stopping:
+        text += f", no-improvement-in-{args.early_stopping}"
+        if args.schedule:
+            text += f" ({args.schedule} eta)"
+    return text
 
 
 def epoch_line(epoch, history, evaluation_name, monitor):
@@ -122,9 +144,8 @@ def run(args) -> int:
     evaluation_name, evaluation = ("validation", validation) if args.validation else ("test", test)
 
     network = Network(args.sizes, cost=args.cost, init=args.init, seed=args.seed, dtype=dtype)
-    print(f"{network}: {len(training)} training images, eta {args.eta}, "
-          f"mini-batch {args.mini_batch_size}, {args.epochs} epochs; accuracy on the "
-          f"{len(evaluation)} {evaluation_name} images")
+    print(f"Training {describe(args)}, {args.dtype}, up to {args.epochs} epochs on "
+          f"{len(training)} images; accuracy on the {len(evaluation)} {evaluation_name} images")
 
     def progress(batches):
         return tqdm(batches, desc="  mini-batches", unit="batch", leave=False,
@@ -132,6 +153,10 @@ def run(args) -> int:
 
     def report(epoch, history):
         print(epoch_line(epoch, history, evaluation_name, args.monitor), flush=True)
+        if args.plot is not None:
+            from ..plots import save_history_plot
+            save_history_plot(history, args.plot, title=describe(args),
+                              evaluation_name=evaluation_name)
 
     try:
         history = network.SGD(
