@@ -1,0 +1,145 @@
+"""Saving and loading networks: round trips, and clear refusals of anything else."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from digits import model_file
+from digits.model_file import ModelFileError
+from digits.network import Network
+
+
+def saved_network(tmp_path, **kwargs):
+    network = Network([784, 12, 10], seed=3, **kwargs)
+    path = model_file.save(network, tmp_path / "net.npz", {"note": "hello"}, history={"seconds": [1.0]})
+    return network, path
+
+
+def test_a_saved_network_loads_back_identical(tmp_path):
+    network, path = saved_network(tmp_path, cost="cross-entropy", init="default")
+    loaded, meta = model_file.load(path)
+    assert loaded.sizes == network.sizes
+    assert loaded.cost.name == "cross-entropy" and loaded.init == "default"
+    assert meta["note"] == "hello"
+    for a, b in zip(loaded.weights + loaded.biases, network.weights + network.biases):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).random((784, 3))
+    np.testing.assert_array_equal(loaded.feedforward(x), network.feedforward(x))
+
+
+def test_activations_and_dtype_are_recorded(tmp_path):
+    network = Network([784, 8, 10], activations=["tanh", "softmax"], cost="log-likelihood",
+                      dtype=np.float32, seed=0)
+    loaded, meta = model_file.load(model_file.save(network, tmp_path / "net.npz"))
+    assert meta["activations"] == ["tanh", "softmax"] and meta["cost"] == "log-likelihood"
+    assert loaded.dtype == np.float32 and loaded.weights[0].dtype == np.float32
+
+
+def test_readable_json_with_the_history_is_written_beside_the_model(tmp_path):
+    _, path = saved_network(tmp_path)
+    beside = json.loads((tmp_path / "net.json").read_text())
+    assert beside["sizes"] == [784, 12, 10] and beside["history"] == {"seconds": [1.0]}
+
+
+def test_the_archive_needs_no_pickle(tmp_path):
+    _, path = saved_network(tmp_path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert {archive[name].dtype.kind for name in archive.files} <= {"f", "U"}
+
+
+def test_a_missing_file_says_how_to_train_one(tmp_path):
+    with pytest.raises(ModelFileError, match="make train"):
+        model_file.load(tmp_path / "nothing.npz")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04broken"])
+def test_a_corrupt_file_is_refused(tmp_path, content):
+    path = tmp_path / "net.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match="not a digits network"):
+        model_file.load(path)
+
+
+def test_a_truncated_file_is_refused(tmp_path):
+    _, path = saved_network(tmp_path)
+    path.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(ModelFileError):
+        model_file.load(path)
+
+
+def test_an_npz_of_another_kind_is_refused(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no metadata"):
+        model_file.load(path)
+
+
+def test_pickled_objects_are_refused_not_unpickled(tmp_path):
+    path = tmp_path / "pickled.npz"
+    np.savez(path, metadata=np.array([{"format": "digits-network"}], dtype=object))
+    with pytest.raises(ModelFileError, match="not a digits network"):
+        model_file.load(path)
+
+
+def rewrite(path, change):
+    """Rewrite a saved model's archive with ``change(arrays)`` applied."""
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    change(arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    path.write_bytes(buffer.getvalue())
+
+
+def test_shapes_that_disagree_with_the_sizes_are_refused(tmp_path):
+    _, path = saved_network(tmp_path)
+    rewrite(path, lambda arrays: arrays.update(weights_0=np.zeros((13, 784))))
+    with pytest.raises(ModelFileError, match=r"weights_0 has shape \(13, 784\)"):
+        model_file.load(path)
+
+
+def test_a_missing_layer_is_refused(tmp_path):
+    _, path = saved_network(tmp_path)
+    rewrite(path, lambda arrays: arrays.pop("biases_1"))
+    with pytest.raises(ModelFileError, match="missing biases_1"):
+        model_file.load(path)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    _, path = saved_network(tmp_path)
+
+    def poison(arrays):
+        arrays["weights_1"] = arrays["weights_1"].copy()
+        arrays["weights_1"][0, 0] = np.nan
+    rewrite(path, poison)
+    with pytest.raises(ModelFileError, match="finite"):
+        model_file.load(path)
+
+
+def test_metadata_from_another_program_is_refused(tmp_path):
+    _, path = saved_network(tmp_path)
+    rewrite(path, lambda arrays: arrays.update(metadata=np.array(json.dumps({"format": "keras"}))))
+    with pytest.raises(ModelFileError, match="format 'keras'"):
+        model_file.load(path)
+
+
+def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    network, path = saved_network(tmp_path)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(model_file.os, "fsync", explode)
+    with pytest.raises(OSError, match="disk full"):
+        model_file.save(Network([784, 12, 10], seed=99), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.npz"]
+    assert zipfile.is_zipfile(path)
+
+
+def test_saving_into_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(model_file.DigitsError, match="does not exist"):
+        model_file.save(Network([784, 3, 10]), tmp_path / "no" / "such" / "net.npz")

@@ -1,0 +1,123 @@
+"""`python -m digits train` as a user runs it: real processes, real files."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from digits import model_file
+
+
+def digits(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "digits", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_one_line_error(result, status, fragment):
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--eta", "0"], "--eta must be a positive number"),
+    (["--eta", "-3"], "--eta must be a positive number"),
+    (["--mini-batch-size", "0"], "--mini-batch-size must be at least 1"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--sizes", "100", "30", "10"], "must start with 784 inputs and end with 10 outputs"),
+    (["--sizes", "784", "30", "9"], "must start with 784 inputs and end with 10 outputs"),
+    (["--sizes", "784", "0", "10"], "at least one neuron"),
+    (["--lmbda", "-1"], "--lmbda must be zero or positive"),
+    (["--momentum", "1"], "--momentum must be in [0, 1)"),
+    (["--schedule", "halve"], "--schedule halve needs --early-stopping"),
+    (["--model", "no/such/folder/net.npz"], "folder no/such/folder does not exist"),
+    (["--eta", "fast"], "invalid float value"),
+])
+def test_nonsense_is_refused_in_one_line_with_status_2(tmp_path, flags, fragment):
+    assert_one_line_error(digits("train", *flags, cwd=tmp_path), 2, fragment)
+
+
+def test_missing_data_says_how_to_download_it(tmp_path):
+    (tmp_path / "data").mkdir()
+    result = digits("train", "--data", tmp_path / "empty", cwd=tmp_path)
+    assert_one_line_error(result, 1, "make data")
+
+
+def test_help_shows_the_books_defaults():
+    result = digits("train", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for default in ("(default: [784, 30, 10])", "(default: 30)", "(default: 10)", "(default: 3.0)",
+                    "(default: quadratic)", "(default: large)"):
+        assert default in text
+
+
+def test_one_epoch_of_the_books_network_reaches_90_percent_and_is_saved(tmp_path, mnist_data_dir):
+    model = tmp_path / "net.npz"
+    result = digits("train", "--data", mnist_data_dir, "--model", model, "--epochs", 1,
+                    "--seed", 1, "--quiet")
+    assert result.returncode == 0, result.stderr
+    epoch_lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch ")]
+    assert len(epoch_lines) == 1
+    correct = int(epoch_lines[0].split()[2])
+    assert epoch_lines[0].startswith("Epoch 1: ") and " / 10000 (" in epoch_lines[0]
+    assert correct >= 9000
+    network, meta = model_file.load(model)
+    assert meta["sizes"] == [784, 30, 10] and meta["hyperparameters"]["eta"] == 3.0
+    assert meta["final_accuracy"] == correct / 10000
+    assert set(meta["data_sha256"]) == {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+    history = json.loads((tmp_path / "net.json").read_text())["history"]
+    assert history["evaluation_accuracy"] == [correct]
+
+
+def test_monitoring_prints_four_figures_and_draws_the_plot(tmp_path, mnist_data_dir):
+    plot = tmp_path / "curves.png"
+    result = digits("train", "--data", mnist_data_dir, "--model", tmp_path / "net.npz",
+                    "--sizes", 784, 10, "--epochs", 2, "--cost", "cross-entropy", "--eta", 0.5,
+                    "--init", "default", "--lmbda", 5.0, "--monitor", "--validation",
+                    "--plot", plot, "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("Epoch ")]
+    assert len(lines) == 2
+    for label in ("validation cost", "training cost", "training accuracy"):
+        assert label in lines[-1]
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    meta = json.loads((tmp_path / "net.json").read_text())
+    assert meta["evaluated_on"] == "validation"
+    assert meta["cost"] == "cross-entropy" and meta["hyperparameters"]["lmbda"] == 5.0
+    assert len(meta["history"]["training_cost"]) == 2
+
+
+def test_early_stopping_reports_the_epoch_it_kept(tmp_path, mnist_data_dir):
+    result = digits("train", "--data", mnist_data_dir, "--model", tmp_path / "net.npz",
+                    "--sizes", 784, 10, "--epochs", 3, "--early-stopping", 1, "--eta", 100.0,
+                    "--seed", 2, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "kept the weights of epoch" in result.stdout
+    meta = json.loads((tmp_path / "net.json").read_text())
+    assert meta["early_stopping_best_epoch"] in (1, 2, 3)
+
+
+def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir):
+    model = tmp_path / "net.npz"
+    model.write_bytes(b"the old model")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digits", "train", "--data", str(mnist_data_dir),
+         "--model", str(model), "--epochs", "30", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith("Training")
+        time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "nothing was saved" in stdout and "Traceback" not in stderr
+    assert model.read_bytes() == b"the old model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
