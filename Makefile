@@ -7,12 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: help venv data train test clean
+.PHONY: cross-entropy regularised overfitting early-stopping
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
 	@echo "make test    run the test suite"
 	@echo "make data    download and verify the four MNIST files into data/mnist/"
 	@echo "make clean   remove .venv, downloads, the saved network and results"
+	@echo "chapter 3:   make cross-entropy | regularised | overfitting | early-stopping"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +29,19 @@ data: $(STAMP)
 
 train: data
 	$(PY) -m digits train
+
+# Chapter 3 of the book, one script each (python scripts/NAME.py --help for the flags).
+cross-entropy: data
+	$(PY) scripts/cross_entropy.py
+
+regularised: data
+	$(PY) scripts/regularised.py
+
+overfitting: data
+	$(PY) scripts/overfitting.py
+
+early-stopping: data
+	$(PY) scripts/early_stopping.py
 
 test: $(STAMP)
 	$(PY) -m pytest
