@@ -1,0 +1,262 @@
+"""Fixtures shared by the test suite: the real MNIST files, a real local HTTP mirror,
+and small IDX files written on the spot.
+
+The real data are never copied into the repository.  They are found beside it, at
+``../shared/data/mnist`` (or wherever ``$DIGITS_SHARED_MNIST`` points); tests that
+need them are skipped, saying so, when they are not there.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import os
+import shutil
+import socket
+import struct
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MNIST_GZ_NAMES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+# --- the real MNIST files ------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shared_mnist_dir() -> Path:
+    """The folder holding the four real MNIST ``.gz`` files (a local mirror)."""
+    folder = Path(os.environ.get("DIGITS_SHARED_MNIST") or REPO.parent / "shared" / "data" / "mnist")
+    missing = [name for name in MNIST_GZ_NAMES if not (folder / name).is_file()]
+    if missing:
+        pytest.skip(f"real MNIST not found at {folder} (missing {', '.join(missing)}); "
+                    f"set DIGITS_SHARED_MNIST or see README")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist_data_dir(tmp_path_factory, shared_mnist_dir) -> Path:
+    """A folder that :func:`digits.mnist.load_data` reads real MNIST from, quickly.
+
+    The shared ``.gz`` files are decompressed once per test session into a temporary
+    folder (about 0.4 s), as the downloader would store them, and checked against
+    the published checksums; loading from there takes about 0.1 s.
+    """
+    from digits.download import FILES
+
+    folder = tmp_path_factory.mktemp("mnist")
+    for name, sha256 in FILES.items():
+        content = gzip.decompress((shared_mnist_dir / name).read_bytes())
+        assert hashlib.sha256(content).hexdigest() == sha256, f"{shared_mnist_dir / name} is not MNIST"
+        (folder / name.removesuffix(".gz")).write_bytes(content)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_data_dir):
+    """``(training, validation, test)`` real MNIST DataSets, loaded once per session.
+
+    Shared between tests: do not modify their arrays in place.
+    """
+    from digits.mnist import load_data
+
+    return load_data(mnist_data_dir)
+
+
+# --- small IDX files ---------------------------------------------------------------
+
+def idx_bytes(array, magic=None) -> bytes:
+    """The IDX encoding of a uint8 array: magic number, big-endian sizes, then the bytes.
+
+    Written independently of the parser under test, straight from the format.
+    """
+    array = np.asarray(array, dtype=np.uint8)
+    if magic is None:
+        magic = 0x00000800 | array.ndim
+    return struct.pack(f">I{array.ndim}I", magic, *array.shape) + array.tobytes()
+
+
+@pytest.fixture
+def write_idx(tmp_path):
+    """``write_idx(name, array, magic=None, extra=b"", cut=0)`` writes an IDX file in a
+    temporary folder, gzipped when ``name`` ends in ``.gz``, and returns its path.
+
+    ``extra`` is appended after the data; ``cut`` bytes are removed from the end, so
+    that broken files are as easy to write as good ones.
+    """
+    def write(name, array, magic=None, extra=b"", cut=0):
+        content = idx_bytes(array, magic) + extra
+        if cut:
+            content = content[:-cut]
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def tiny_images():
+    """Three random 4x5 uint8 images, with a 0 pixel and a 255 pixel among them."""
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 4, 5), dtype=np.uint8)
+    images[0, 0, 0], images[-1, -1, -1] = 0, 255
+    return images
+
+
+# --- a real HTTP mirror on 127.0.0.1 ----------------------------------------------
+
+class MirrorServer:
+    """A local HTTP server serving the MNIST ``.gz`` files, well or badly.
+
+    ``url(behaviour)`` is a mirror URL; every file under it is served that way:
+
+    ``good``     the file, 200;
+    ``missing``  404 Not Found;
+    ``error``    503 Service Unavailable (a mirror worth retrying);
+    ``corrupt``  the file with 16 bytes in the middle flipped (bad gzip data);
+    ``wrong``    a valid gzip file of other content (a wrong checksum);
+    ``html``     200 with an HTML page, as captive portals and error pages do;
+    ``drop``     headers with the full Content-Length, half the body, then the
+                 connection is closed;
+    ``stall``    headers and 1 KiB, then silence (until the server stops, at most
+                 ``STALL_SECONDS``).
+
+    ``requests`` lists ``(behaviour, file name)`` for every GET received.
+    """
+
+    BEHAVIOURS = ("good", "missing", "error", "corrupt", "wrong", "html", "drop", "stall")
+    STALL_SECONDS = 10.0
+    SOCKET_TIMEOUT = 10.0
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = files
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def url(self, behaviour="good") -> str:
+        assert behaviour in self.BEHAVIOURS, behaviour
+        return f"http://127.0.0.1:{self.port}/{behaviour}/"
+
+    def count(self, behaviour=None, name=None) -> int:
+        """How many GETs there were, for one behaviour and/or one file name."""
+        with self._lock:
+            return sum(1 for b, n in self.requests
+                       if behaviour in (None, b) and name in (None, n))
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = server.SOCKET_TIMEOUT  # bounds every read and write on the socket
+
+            def log_message(self, format, *args):  # keep the test output clean
+                pass
+
+            def do_GET(self):
+                _, behaviour, name = (self.path.split("/", 2) + ["", ""])[:3]
+                with server._lock:
+                    server.requests.append((behaviour, name))
+                if behaviour not in server.BEHAVIOURS or name not in server.files or behaviour == "missing":
+                    self.send_error(404)
+                    return
+                if behaviour == "error":
+                    self.send_error(503)
+                    return
+                body = server.body(behaviour, name)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html" if behaviour == "html" else "application/gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    if behaviour == "drop":
+                        self.wfile.write(body[: len(body) // 2])
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.close_connection = True
+                    elif behaviour == "stall":
+                        self.wfile.write(body[:1024])
+                        self.wfile.flush()
+                        server._stopping.wait(server.STALL_SECONDS)
+                    else:
+                        self.wfile.write(body)
+                except OSError:  # the client gave up first; nothing to do
+                    self.close_connection = True
+
+        return Handler
+
+    def body(self, behaviour, name) -> bytes:
+        original = self.files[name]
+        if behaviour == "corrupt":
+            flipped = bytearray(original)
+            middle = len(flipped) // 2
+            for i in range(middle, middle + 16):
+                flipped[i] ^= 0xFF
+            return bytes(flipped)
+        if behaviour == "wrong":
+            return gzip.compress(b"not the MNIST file " + name.encode())
+        if behaviour == "html":
+            return b"<html><body>Please log in to continue.</body></html>"
+        return original
+
+
+@pytest.fixture(scope="session")
+def mnist_gz_files(shared_mnist_dir) -> dict[str, bytes]:
+    """The four real ``.gz`` files' bytes, read once (11 MB)."""
+    return {name: (shared_mnist_dir / name).read_bytes() for name in MNIST_GZ_NAMES}
+
+
+@pytest.fixture
+def mirror_server(mnist_gz_files):
+    """A :class:`MirrorServer` on a free port of 127.0.0.1, stopped after the test."""
+    server = MirrorServer(mnist_gz_files).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def unused_port_url():
+    """An http:// mirror URL on a local port where nothing listens (connection refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
+
+
+@pytest.fixture
+def copy_mnist(mnist_data_dir):
+    """``copy_mnist(folder)`` puts valid decompressed MNIST files into ``folder``."""
+    def copy(folder):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in mnist_data_dir.iterdir():
+            shutil.copyfile(path, folder / path.name)
+        return folder
+
+    return copy
