@@ -143,3 +143,13 @@ def test_a_failed_save_leaves_the_old_file_whole(tmp_path, monkeypatch):
 def test_saving_into_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(model_file.DigitsError, match="does not exist"):
         model_file.save(Network([784, 3, 10]), tmp_path / "no" / "such" / "net.npz")
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+    umask = os.umask(0o022)
+    try:
+        _, path = saved_network(tmp_path)
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
