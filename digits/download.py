@@ -314,8 +314,7 @@ def _http_session(retries, backoff):
     (n - 1)`` seconds before the n-th.  A server's ``Retry-After`` is not obeyed, so
     that one busy mirror cannot hold us for an hour when others may work.
     """
-    retry = Retry(total=retries, connect=retries, read=retries, status=retries,
-                  backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
+    retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
                   allowed_methods=frozenset({"GET"}), raise_on_status=False,
                   respect_retry_after_header=False)
     with requests.Session() as session:

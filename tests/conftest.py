@@ -21,13 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digits.download import FILES
+
 REPO = Path(__file__).resolve().parent.parent
-MNIST_GZ_NAMES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 
 
 # --- the real MNIST files ------------------------------------------------------------
@@ -36,7 +32,7 @@ MNIST_GZ_NAMES = (
 def shared_mnist_dir() -> Path:
     """The folder holding the four real MNIST ``.gz`` files (a local mirror)."""
     folder = Path(os.environ.get("DIGITS_SHARED_MNIST") or REPO.parent / "shared" / "data" / "mnist")
-    missing = [name for name in MNIST_GZ_NAMES if not (folder / name).is_file()]
+    missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
         pytest.skip(f"real MNIST not found at {folder} (missing {', '.join(missing)}); "
                     f"set DIGITS_SHARED_MNIST or see README")
@@ -51,8 +47,6 @@ def mnist_data_dir(tmp_path_factory, shared_mnist_dir) -> Path:
     folder (about 0.4 s), as the downloader would store them, and checked against
     the published checksums; loading from there takes about 0.1 s.
     """
-    from digits.download import FILES
-
     folder = tmp_path_factory.mktemp("mnist")
     for name, sha256 in FILES.items():
         content = gzip.decompress((shared_mnist_dir / name).read_bytes())
@@ -227,7 +221,7 @@ class MirrorServer:
 @pytest.fixture(scope="session")
 def mnist_gz_files(shared_mnist_dir) -> dict[str, bytes]:
     """The four real ``.gz`` files' bytes, read once (11 MB)."""
-    return {name: (shared_mnist_dir / name).read_bytes() for name in MNIST_GZ_NAMES}
+    return {name: (shared_mnist_dir / name).read_bytes() for name in FILES}
 
 
 @pytest.fixture
