@@ -46,17 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def exit_status(action, name) -> int:
+    """Run ``action()`` and return its exit status for the shell.
+
+    Errors a user can fix become one line on stderr, ``NAME: error: ...``: status 2 for
+    nonsense arguments, 1 for other problems, 130 for Ctrl-C.  Scripts use it too.
+    """
     try:
-        return args.run(args)
+        return action()
     except UsageError as error:
-        print(f"digits {args.command}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {error}", file=sys.stderr)
         return 2
     except DigitsError as error:
-        print(f"digits {args.command}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ndigits {args.command}: interrupted", file=sys.stderr)
+        print(f"\n{name}: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return exit_status(lambda: args.run(args), f"digits {args.command}")

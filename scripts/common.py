@@ -28,38 +28,17 @@ def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
 
 def print_epoch(name):
     """A callback for Network.SGD printing ``Epoch N: correct / total`` on the ``name`` data."""
+    from digits.report import epoch_line
+
     def callback(epoch, history):
-        line = f"Epoch {epoch}:"
-        if history.evaluation_accuracy:
-            correct, total = history.evaluation_accuracy[-1], history.n_evaluation
-            line += f" {name} {correct} / {total} ({100 * correct / total:.2f}%)"
-        if history.validation_accuracy:
-            correct, total = history.validation_accuracy[-1], history.n_validation
-            line += f" validation {correct} / {total} ({100 * correct / total:.2f}%)"
-        if history.evaluation_cost:
-            line += f", {name} cost {history.evaluation_cost[-1]:.4f}"
-        if history.training_cost:
-            line += f", training cost {history.training_cost[-1]:.4f}"
-        if history.training_accuracy:
-            line += f", training accuracy {100 * history.training_accuracy[-1] / history.n_training:.2f}%"
-        print(line + f" [{history.seconds[-1]:.2f} s]", flush=True)
+        print(epoch_line(epoch, history, name), flush=True)
     return callback
 
 
 def run(main):
-    """Run a script's ``main``, turning the errors a user can fix into one line and status 1-2."""
+    """Run a script's ``main``; errors a user can fix become one line and status 1 or 2."""
     import sys
 
-    from digits.errors import DigitsError, UsageError
+    from digits.cli import exit_status
 
-    try:
-        return main()
-    except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except DigitsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
+    return exit_status(main, Path(sys.argv[0]).name)

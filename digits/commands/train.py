@@ -112,24 +112,6 @@ def describe(args) -> str:
     return text
 
 
-def epoch_line(epoch, history, evaluation_name, monitor):
-    """The line printed after each epoch: ``Epoch 1: 9129 / 10000 (91.29%, 0.31 s)``."""
-    seconds = history.seconds[-1]
-    parts = []
-    if history.evaluation_accuracy:
-        correct, total = history.evaluation_accuracy[-1], history.n_evaluation
-        parts.append(f"{correct} / {total} ({100 * correct / total:.2f}%, {seconds:.2f} s)")
-    else:
-        parts.append(f"trained ({seconds:.2f} s)")
-    if history.validation_accuracy and evaluation_name != "validation":
-        parts.append(f"validation {100 * history.validation_accuracy[-1] / history.n_validation:.2f}%")
-    if monitor:
-        parts.append(f"{evaluation_name} cost {history.evaluation_cost[-1]:.4f}")
-        parts.append(f"training cost {history.training_cost[-1]:.4f}")
-        parts.append(f"training accuracy {100 * history.training_accuracy[-1] / history.n_training:.2f}%")
-    return f"Epoch {epoch}: " + ", ".join(parts)
-
-
 def run(args) -> int:
     from tqdm import tqdm
 
@@ -137,6 +119,7 @@ def run(args) -> int:
     from ..download import FILES
     from ..mnist import load_data
     from ..network import Network
+    from ..report import epoch_line
 
     check_arguments(args)
     dtype = np.dtype(args.dtype)
@@ -152,7 +135,7 @@ def run(args) -> int:
                     disable=True if args.quiet else None, mininterval=0.25)
 
     def report(epoch, history):
-        print(epoch_line(epoch, history, evaluation_name, args.monitor), flush=True)
+        print(epoch_line(epoch, history, evaluation_name), flush=True)
         if args.plot is not None:
             from ..plots import save_history_plot
             save_history_plot(history, args.plot, title=describe(args),

@@ -1,0 +1,33 @@
+"""The line printed after each epoch of training, from a :class:`~digits.network.History`.
+
+The library only records; the command line and the scripts print this line, in the
+book's form ``Epoch 1: 9129 / 10000`` followed by whatever else was monitored.
+"""
+
+from __future__ import annotations
+
+
+def percent(correct, total) -> str:
+    return f"{100 * correct / total:.2f}%"
+
+
+def epoch_line(epoch, history, evaluation_name="test") -> str:
+    """``Epoch 1: 9129 / 10000 (91.29%, 0.31 s)`` plus every other monitored figure.
+
+    ``evaluation_name`` says what the evaluation data were ("test", "validation").
+    """
+    seconds = history.seconds[-1]
+    if history.evaluation_accuracy:
+        correct, total = history.evaluation_accuracy[-1], history.n_evaluation
+        parts = [f"{correct} / {total} ({percent(correct, total)}, {seconds:.2f} s)"]
+    else:
+        parts = [f"trained ({seconds:.2f} s)"]
+    if history.validation_accuracy and evaluation_name != "validation":
+        parts.append(f"validation {percent(history.validation_accuracy[-1], history.n_validation)}")
+    if history.evaluation_cost:
+        parts.append(f"{evaluation_name} cost {history.evaluation_cost[-1]:.4f}")
+    if history.training_cost:
+        parts.append(f"training cost {history.training_cost[-1]:.4f}")
+    if history.training_accuracy:
+        parts.append(f"training accuracy {percent(history.training_accuracy[-1], history.n_training)}")
+    return f"Epoch {epoch}: " + ", ".join(parts)
