@@ -27,7 +27,7 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
+import secrets
 import zlib
 from pathlib import Path
 from urllib.parse import urlparse
@@ -170,11 +170,12 @@ def _fetch_file(mirror, name, target, sha256, session, timeout, progress):
 
     The bytes go to a hidden temporary file in the target's folder (so that the final
     :func:`os.replace` is an atomic rename on one file system) which is removed on any
-    way out but success, including KeyboardInterrupt.
+    way out but success, including KeyboardInterrupt.  It is created like any new file
+    (mode 0666 less the umask), not private as :func:`tempfile.mkstemp` would make it.
     """
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as error:
         raise DownloadError(f"cannot write in {target.parent}: {error.strerror or error}") from None
     try:

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 
 import pytest
 
@@ -35,6 +36,14 @@ def test_fetches_the_four_files_from_a_good_mirror(mirror_server, tmp_path):
     assert fetch(folder, [mirror_server.url("good")]) == folder
     assert_complete(folder)
     assert mirror_server.count("good") == 4
+
+
+def test_downloaded_files_get_the_permissions_of_any_new_file(mirror_server, tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fetch(tmp_path, [mirror_server.url("good")])
+    for name in DECOMPRESSED:
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
 
 
 def test_a_string_data_dir_and_a_single_mirror_string_are_accepted(mirror_server, tmp_path):
