@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help venv data train test clean
 .PHONY: cross-entropy regularised overfitting early-stopping
+.PHONY: replicate
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -15,6 +16,7 @@ help:
 	@echo "make data    download and verify the four MNIST files into data/mnist/"
 	@echo "make clean   remove .venv, downloads, the saved network and results"
 	@echo "chapter 3:   make cross-entropy | regularised | overfitting | early-stopping"
+	@echo "make replicate  rerun the book's experiments (about 20 min) and write REPLICATION.md"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,11 @@ overfitting: data
 
 early-stopping: data
 	$(PY) scripts/early_stopping.py
+
+# Every experiment of chapters 1, 3 and 5, three seeds each, on all cores; finished
+# experiments are kept in results/ and not rerun (scripts/replicate.py --help).
+replicate: data
+	$(PY) scripts/replicate.py
 
 test: $(STAMP)
 	$(PY) -m pytest
