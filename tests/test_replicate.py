@@ -1,0 +1,167 @@
+"""`make replicate`: scripts/replicate.py and the experiment table in digits/experiments.py.
+
+The end-to-end tests run the real script on the real MNIST files with ``--quick``
+(every experiment at a tiny size), into temporary folders.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digits.dataset import DataSet
+from digits.experiments import EXPERIMENTS, average_darkness, contains, darkness_averages, expand
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "replicate.py"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def replicate(tmp_path, data_dir, *args):
+    """Run scripts/replicate.py --quick with every output inside ``tmp_path``."""
+    command = [sys.executable, str(SCRIPT), "--quick", "--quiet", "--data", str(data_dir),
+               "--results", str(tmp_path / "results"), "--report", str(tmp_path / "REPLICATION.md"),
+               "--figures", str(tmp_path / "figures"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def saved(tmp_path):
+    return sorted(path.stem for path in (tmp_path / "results").glob("*.json")
+                  if path.name != "replicate-run.json")
+
+
+def test_quick_run_saves_every_experiment_and_writes_the_report_and_figures(tmp_path, mnist_data_dir):
+    done = replicate(tmp_path, mnist_data_dir, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert saved(tmp_path) == sorted(EXPERIMENTS)
+    for name in EXPERIMENTS:
+        result = json.loads((tmp_path / "results" / f"{name}.json").read_text())
+        assert result["id"] == name and result["quick"] is True
+        assert all(len(variant["runs"]) == len(result["seeds"]) for variant in result["variants"])
+    report = (tmp_path / "REPLICATION.md").read_text()
+    for name in EXPERIMENTS:
+        assert f"| {name} |" in report
+    figures = sorted((tmp_path / "figures").glob("*.png"))
+    assert [path.name for path in figures] == sorted(
+        ["ch3-overfit.png", "ch3-l2-1000.png", "ch3-eta.png", "ch3-init.png",
+         "ch3-more-data.png", "ch5-learning-speed.png"])
+    assert all(path.read_bytes().startswith(PNG_SIGNATURE) for path in figures)
+    for path in figures:
+        assert f"(figures/{path.name})" in report
+
+
+def test_a_run_records_seeds_and_per_epoch_history(tmp_path, mnist_data_dir):
+    done = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "ch1-30")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "results" / "ch1-30.json").read_text())
+    (variant,) = result["variants"]
+    assert variant["settings"]["eta"] == 3.0 and variant["settings"]["cost"] == "quadratic"
+    assert [run["seed"] for run in variant["runs"]] == [1, 2, 3]
+    for run in variant["runs"]:
+        accuracies = run["history"]["evaluation_accuracy"]
+        assert len(accuracies) == run["epochs_run"] == variant["settings"]["epochs"]
+        assert run["best"] == pytest.approx(100 * max(accuracies) / run["n_test"])
+        assert run["final"] == pytest.approx(100 * accuracies[-1] / run["n_test"])
+
+
+def test_only_runs_the_named_experiments(tmp_path, mnist_data_dir):
+    done = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random", "ch1-no-hidden")
+    assert done.returncode == 0, done.stderr
+    assert saved(tmp_path) == ["baseline-random", "ch1-no-hidden"]
+    report = (tmp_path / "REPLICATION.md").read_text()
+    assert "| ch3-overfit |" in report and "not run yet" in report
+
+
+def test_a_finished_experiment_is_not_rerun_without_force(tmp_path, mnist_data_dir):
+    assert replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random").returncode == 0
+    path = tmp_path / "results" / "baseline-random.json"
+    result = json.loads(path.read_text())
+    result["finished"] = "marker left by the test"
+    path.write_text(json.dumps(result))
+
+    again = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(path.read_text())["finished"] == "marker left by the test"
+
+    forced = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(path.read_text())["finished"] != "marker left by the test"
+
+
+def test_a_result_with_other_settings_is_rerun(tmp_path, mnist_data_dir):
+    assert replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "ch1-no-hidden").returncode == 0
+    path = tmp_path / "results" / "ch1-no-hidden.json"
+    result = json.loads(path.read_text())
+    result["variants"][0]["settings"]["eta"] = 1.0       # as if the table had changed since
+    result["finished"] = "stale"
+    path.write_text(json.dumps(result))
+    assert replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "ch1-no-hidden").returncode == 0
+    result = json.loads(path.read_text())
+    assert result["finished"] != "stale" and result["variants"][0]["settings"]["eta"] == 3.0
+
+
+def test_an_unknown_experiment_is_a_one_line_error(tmp_path, mnist_data_dir):
+    done = replicate(tmp_path, mnist_data_dir, "--only", "ch9-nonsense")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        done.stderr.strip()] and "unknown experiment ch9-nonsense" in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_mnist_is_a_one_line_error(tmp_path):
+    done = replicate(tmp_path, tmp_path / "nowhere", "--only", "ch1-30")
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1 and "MNIST not found" in done.stderr
+
+
+def test_expand_follows_each_image_with_its_four_one_pixel_shifts():
+    image = np.arange(1, 10, dtype=np.float32).reshape(3, 3)      # 1 2 3 / 4 5 6 / 7 8 9
+    data = DataSet(image.reshape(1, 9), np.array([7]))
+    expanded = expand(data)
+    assert expanded.labels.tolist() == [7] * 5
+    original, up, down, left, right = (row.reshape(3, 3) for row in expanded.inputs)
+    assert original.tolist() == image.tolist()
+    assert up.tolist() == [[4, 5, 6], [7, 8, 9], [0, 0, 0]]
+    assert down.tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
+    assert left.tolist() == [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
+    assert right.tolist() == [[0, 1, 2], [0, 4, 5], [0, 7, 8]]
+
+
+def test_expand_keeps_every_image_with_its_own_label():
+    inputs = np.random.default_rng(0).random((4, 16)).astype(np.float32)
+    expanded = expand(DataSet(inputs, np.array([3, 1, 4, 1])))
+    assert len(expanded) == 20
+    assert expanded.labels.tolist() == [3] * 5 + [1] * 5 + [4] * 5 + [1] * 5
+    assert np.array_equal(expanded.inputs[::5], inputs)
+
+
+def test_average_darkness_guesses_the_digit_of_nearest_mean_darkness():
+    # Digit 0 is drawn with 1 unit of ink, digit 1 with 3 and digit 2 with 6 (on average).
+    training = DataSet(np.array([[0.5, 0.5], [0.5, 0.5], [1.0, 2.0], [2.0, 1.0], [3.0, 3.0]],
+                                dtype=np.float32), np.array([0, 0, 1, 1, 2]), n_out=3)
+    assert darkness_averages(training).tolist() == [1.0, 3.0, 6.0]
+    # Darkness 1.5 is nearest 1 (digit 0); 4 is nearest 3 (digit 1); 5 nearest 6 (digit 2).
+    test = DataSet(np.array([[1.0, 0.5], [2.0, 2.0], [2.5, 2.5]], dtype=np.float32),
+                   np.array([0, 2, 2]), n_out=3)
+    assert average_darkness(training, test) == 2
+
+
+def test_the_verdict_widens_our_range_by_half_a_point():
+    assert contains([94.0, 94.9], 95.4)
+    assert not contains([94.0, 94.9], 95.5)
+    assert contains([94.0, 94.9], 93.5)
+
+
+def test_the_table_covers_every_experiment_of_the_book():
+    ids = {"ch1-30", "ch1-100", "ch1-eta-small", "ch1-eta-large", "ch1-no-hidden", "ch3-ce-30",
+           "ch3-ce-100", "ch3-overfit", "ch3-l2-1000", "ch3-l2-30", "ch3-l2-100", "ch3-l2-100-long",
+           "ch3-init", "ch3-eta", "ch3-more-data", "ch3-early-stop", "ch3-schedule"}
+    assert ids <= set(EXPERIMENTS)
+    assert {"baseline-random", "baseline-darkness", "ch3-expanded", "ch5-speed"} <= set(EXPERIMENTS)
+    for name, experiment in EXPERIMENTS.items():
+        assert len(experiment.seeds) >= 3 or name == "baseline-darkness", name
