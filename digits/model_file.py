@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
+import secrets
 import zipfile
 from pathlib import Path
 
@@ -39,12 +39,14 @@ def write_atomically(path, data: bytes) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise DigitsError(f"cannot save {path}: the folder {path.parent} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A fresh hidden name beside the target; created with the permissions any new file
+    # gets (0666 less the umask), and never over an existing file.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
-        # mkstemp makes the file private (0600); give it the permissions any new file gets.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise DigitsError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()

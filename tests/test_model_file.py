@@ -153,3 +153,11 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(model_file.os, "open", refuse)
+    with pytest.raises(model_file.DigitsError, match="cannot write .*net.npz: Permission denied"):
+        model_file.save(Network([784, 3, 10]), tmp_path / "net.npz")
