@@ -87,8 +87,9 @@ def test_monitoring_prints_four_figures_and_draws_the_plot(tmp_path, mnist_data_
     for label in ("validation cost", "training cost", "training accuracy"):
         assert label in lines[-1]
     assert plot.read_bytes().startswith(b"\x89PNG")
+    assert "Test accuracy of the final weights" in result.stdout
     meta = json.loads((tmp_path / "net.json").read_text())
-    assert meta["evaluated_on"] == "validation"
+    assert meta["evaluated_on"] == "validation" and 0.8 < meta["test_accuracy"] <= 1
     assert meta["cost"] == "cross-entropy" and meta["hyperparameters"]["lmbda"] == 5.0
     assert len(meta["history"]["training_cost"]) == 2
 

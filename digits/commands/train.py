@@ -169,6 +169,10 @@ def run(args) -> int:
     print(f"Best {evaluation_name} accuracy {100 * accuracies[best] / history.n_evaluation:.2f}% "
           f"at epoch {best + 1}; final {100 * final / history.n_evaluation:.2f}%; "
           f"{total_seconds:.1f} s of training ({total_seconds / history.epochs:.2f} s per epoch)")
+    test_accuracy = final / len(test) if evaluation is test else network.accuracy(test)
+    if evaluation is not test:
+        print(f"Test accuracy of the final weights (measured once, chose nothing): "
+              f"{100 * test_accuracy:.2f}%")
 
     metadata = {
         "hyperparameters": {
@@ -180,6 +184,7 @@ def run(args) -> int:
         "epochs_run": history.epochs,
         "evaluated_on": evaluation_name,
         "final_accuracy": final / history.n_evaluation,
+        "test_accuracy": test_accuracy,
         "best_accuracy": accuracies[best] / history.n_evaluation,
         "best_epoch": best + 1,
         "early_stopping_best_epoch": history.best_epoch,
