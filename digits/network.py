@@ -31,6 +31,7 @@ from . import activations as activations_module
 from . import costs as costs_module
 from .dataset import DataSet
 from .errors import UsageError
+from .threads import blas_threads
 
 INITIALISATIONS = ("default", "large")
 SCHEDULES = ("halve",)
@@ -144,15 +145,19 @@ class Network:
         """The network's output for input ``a``: a' = σ(w a + b), layer after layer (eq. 22).
 
         ``a`` is one ``(784, 1)`` column or a ``(784, m)`` matrix of m columns; a flat
-        vector of 784 numbers is taken as one column.  Returns ``(10, m)``.
+        vector of 784 numbers is taken as one column.  Returns ``(10, m)``.  The
+        arithmetic is done in the network's dtype (float32 images are converted once,
+        here, rather than inside every product).
         """
-        a = np.asarray(a)
+        a = np.asarray(a, dtype=self.dtype)
         if a.ndim == 1:
             a = a.reshape(-1, 1)
         if a.shape[0] != self.sizes[0]:
             raise UsageError(f"the network takes {self.sizes[0]} inputs, got {a.shape[0]}")
         for b, w, activation in zip(self.biases, self.weights, self.activations):
-            a = activation.fn(w @ a + b)
+            z = w @ a
+            z += b
+            a = _activate(activation, z, out=z)
         return a
 
     # -- stochastic gradient descent ----------------------------------------------------
@@ -187,7 +192,14 @@ class Network:
 
         ``callback(epoch, history)`` is called after every epoch (epochs count from
         1); ``progress(batches)`` may wrap the iterable of mini-batches, for example in
-        a progress bar.
+        a progress bar.  ``history.seconds`` holds each epoch's training time,
+        evaluation excluded.
+
+        Speed: every mini-batch reuses the same preallocated arrays (see
+        :class:`_Workspace`), the shuffled examples are copied a few hundred at a time
+        (:class:`_ShuffledBatches`), and the matrix library runs on one thread while
+        training, because for matrices this small a second thread costs more than it
+        saves (:mod:`digits.threads`).
         """
         self._check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
                                     early_stopping_n, schedule, validation_data)
@@ -203,7 +215,10 @@ class Network:
             raise UsageError("monitoring evaluation cost or accuracy needs evaluation data")
 
         n = len(training)
-        inputs, targets = training.inputs, training.targets()
+        shuffled = _ShuffledBatches(training.inputs, training.targets(), mini_batch_size, self.dtype)
+        # One workspace for the full mini-batches and one for a shorter last one, if any.
+        workspaces = {size: _Workspace(self.sizes, size, self.dtype)
+                      for size in {min(mini_batch_size, n), n % mini_batch_size} if size}
         history = History(n_training=n,
                           n_evaluation=len(evaluation) if evaluation is not None else 0,
                           n_validation=len(validation) if validation is not None else 0)
@@ -220,10 +235,10 @@ class Network:
             batches = range(0, n, mini_batch_size)
             if progress is not None:
                 batches = progress(batches)
-            for k in batches:
-                chosen = order[k:k + mini_batch_size]
-                self.update_mini_batch(inputs[chosen].T, targets[chosen].T, eta,
-                                       lmbda=lmbda, l1=l1, n=n, momentum=momentum)
+            with blas_threads(1):
+                for k in batches:
+                    x, y = shuffled.mini_batch(order, k)
+                    self._gradient_step(workspaces[x.shape[1]], x, y, eta, lmbda, l1, n, momentum)
             history.seconds.append(time.perf_counter() - started)
             history.eta.append(eta)
 
@@ -276,25 +291,13 @@ class Network:
         (chapter 3): ``v -> μ v - (eta/m) Σ ∂C_x/∂w`` and then ``w -> w + v`` (after the
         same weight decay).
         """
-        m = x.shape[1]
-        nabla_b, nabla_w = self.backprop(x, y)
-        step = eta / m
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            if lmbda:
-                w *= 1.0 - eta * lmbda / n
-            if l1:
-                w -= (eta * l1 / n) * np.sign(w)
-            if momentum:
-                v_w, v_b = self._velocities[0][i], self._velocities[1][i]
-                v_w *= momentum
-                v_w -= step * nabla_w[i]
-                v_b *= momentum
-                v_b -= step * nabla_b[i]
-                w += v_w
-                b += v_b
-            else:
-                w -= step * nabla_w[i]
-                b -= step * nabla_b[i]
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        if momentum and self._velocities is None:
+            self._velocities = ([np.zeros_like(w) for w in self.weights],
+                                [np.zeros_like(b) for b in self.biases])
+        workspace = _Workspace(self.sizes, x.shape[1], self.dtype)
+        self._gradient_step(workspace, x, y, eta, lmbda, l1, n, momentum)
 
     def backprop(self, x, y):
         """The gradient of the cost summed over a mini-batch: ``(nabla_b, nabla_w)``.
@@ -309,30 +312,95 @@ class Network:
         * BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)  (the error moves back a layer)
         * BP3  ∂C/∂b^l = δ^l                      (summed over the columns)
         * BP4  ∂C/∂w^l = δ^l (a^(l-1))^T          (the matrix product sums the columns)
+
+        The work is done by :meth:`_forward_pass` and :meth:`_backward_pass`, which
+        training calls with arrays it reuses; here they get fresh ones.
         """
-        nabla_b = [None] * len(self.biases)
-        nabla_w = [None] * len(self.weights)
-        # Feedforward, keeping every layer's z and a.
-        activation = x
-        activations = [x]
-        zs = []
-        for b, w, function in zip(self.biases, self.weights, self.activations):
-            z = w @ activation + b
-            zs.append(z)
-            activation = function.fn(z)
-            activations.append(activation)
-        # Backward pass.  As in the book, l counts layers from the end: l = 1 is the
-        # output layer, l = 2 the last hidden layer, and so on; Python's negative
-        # indices do the rest.
-        delta = self.cost.delta(zs[-1], activations[-1], y, self.activations[-1])   # BP1
-        nabla_b[-1] = delta.sum(axis=1, keepdims=True)                              # BP3
-        nabla_w[-1] = delta @ activations[-2].T                                     # BP4
-        for l in range(2, self.num_layers):
-            sp = self.activations[-l].derivative(zs[-l], activations[-l])
-            delta = (self.weights[-l + 1].T @ delta) * sp                           # BP2
-            nabla_b[-l] = delta.sum(axis=1, keepdims=True)                          # BP3
-            nabla_w[-l] = delta @ activations[-l - 1].T                             # BP4
-        return nabla_b, nabla_w
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        workspace = _Workspace(self.sizes, x.shape[1], self.dtype)
+        self._forward_pass(workspace, x)
+        self._backward_pass(workspace, y, scale=1.0)
+        return workspace.nabla_b, workspace.nabla_w
+
+    # -- the three steps of one mini-batch, into preallocated arrays ----------------------
+
+    def _gradient_step(self, workspace, x, y, eta, lmbda, l1, n, momentum):
+        """:meth:`update_mini_batch` in the workspace's arrays: forward, backward, update.
+
+        The output error δ^L is multiplied by eta/m before it is propagated back, so
+        every δ, and with them nabla_b and nabla_w, already carries the step's factor
+        eta/m: multiplying the ``(10, m)`` δ costs far less than multiplying the
+        ``(30, 784)`` gradient, and the sums are the same.
+        """
+        self._forward_pass(workspace, x)
+        self._backward_pass(workspace, y, scale=eta / x.shape[1])
+        self._update(workspace, eta, lmbda, l1, n, momentum)
+
+    def _forward_pass(self, workspace, x):
+        """Feedforward keeping every layer's z^l = w^l a^(l-1) + b^l and a^l = σ(z^l) (eq. 25).
+
+        ``x`` holds the inputs as columns; the results go to ``workspace.zs`` and
+        ``workspace.activations`` (``activations[0]`` is x itself).
+        """
+        zs, activations = workspace.zs, workspace.activations
+        activations[0] = x
+        for i, (b, w, function) in enumerate(zip(self.biases, self.weights, self.activations)):
+            np.matmul(w, activations[i], out=zs[i])
+            zs[i] += b
+            _activate(function, zs[i], out=activations[i + 1])
+
+    def _backward_pass(self, workspace, y, scale):
+        """BP1-BP4 (see :meth:`backprop`) into ``workspace.nabla_b`` and ``workspace.nabla_w``.
+
+        Every δ is multiplied by ``scale``, and so are the gradients: ``scale`` is 1
+        for :meth:`backprop` and eta/m for a gradient step.
+        """
+        zs, activations, deltas = workspace.zs, workspace.activations, workspace.deltas
+        # As in the book, l counts layers from the end: l = 1 is the output layer, l = 2
+        # the last hidden layer, and so on; Python's negative indices do the rest.
+        delta = _output_error(self.cost, self.activations[-1], zs[-1], activations[-1], y,
+                              out=deltas[-1], scratch=workspace.derivatives[-1])    # BP1
+        if scale != 1.0:
+            delta *= scale
+        for l in range(1, self.num_layers):
+            if l > 1:
+                delta = np.matmul(self.weights[-l + 1].T, deltas[-l + 1], out=deltas[-l])
+                delta *= _derivative(self.activations[-l], zs[-l], activations[-l],
+                                     out=workspace.derivatives[-l])                    # BP2
+            np.add.reduce(delta, axis=1, keepdims=True, out=workspace.nabla_b[-l])     # BP3
+            np.matmul(delta, activations[-l - 1].T, out=workspace.nabla_w[-l])         # BP4
+
+    def _update(self, workspace, eta, lmbda, l1, n, momentum):
+        """The update rule of :meth:`update_mini_batch`, given gradients already times eta/m.
+
+        ``workspace.nabla_w`` holds (eta/m) Σ_x ∂C_x/∂w (and likewise nabla_b), so::
+
+            w -> (1 - eta*lmbda/n) w - (eta*l1/n) sgn(w) - nabla_w
+            b -> b - nabla_b
+
+        or, with momentum μ, ``v -> μ v - nabla_w`` and ``w -> w + v``.  Every step
+        writes into the existing arrays.
+        """
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            nabla_w, nabla_b = workspace.nabla_w[i], workspace.nabla_b[i]
+            if lmbda:
+                w *= 1.0 - eta * lmbda / n
+            if l1:
+                sign = np.sign(w, out=workspace.scratch_like(i, w))
+                sign *= eta * l1 / n
+                w -= sign
+            if momentum:
+                v_w, v_b = self._velocities[0][i], self._velocities[1][i]
+                v_w *= momentum
+                v_w -= nabla_w
+                v_b *= momentum
+                v_b -= nabla_b
+                w += v_w
+                b += v_b
+            else:
+                w -= nabla_w
+                b -= nabla_b
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -396,8 +464,10 @@ class Network:
                              f"the network takes {self.sizes[0]}")
 
     @staticmethod
-    def _chunks(data, size=10_000, with_targets=False):
-        """The data in slices of at most ``size`` examples, to bound memory."""
+    def _chunks(data, size=1_000, with_targets=False):
+        """The data in slices of ``size`` examples: they bound memory, and a slice of a
+        thousand images, converted to the network's dtype, stays in the processor's
+        cache while the layers work on it (faster than 10,000 at once)."""
         targets = data.targets() if with_targets else None
         for start in range(0, len(data), size):
             stop = start + size
@@ -427,3 +497,128 @@ class Network:
             raise UsageError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
         if schedule is not None and not early_stopping_n:
             raise UsageError("the halve schedule needs early stopping (no-improvement-in-N) to trigger it")
+
+
+# -- the arrays training reuses --------------------------------------------------------
+
+# How many shuffled training examples _ShuffledBatches copies at a time (rounded down
+# to whole mini-batches, at least one).
+_CHUNK_EXAMPLES = 250
+
+
+class _Workspace:
+    """Every array one gradient step writes, for mini-batches of ``m`` examples.
+
+    :meth:`Network.SGD` makes one before the first epoch and reuses it for every
+    mini-batch: for matrices this small, allocating a fresh array costs about as much
+    as the arithmetic that fills it.  The names are those of :meth:`Network.backprop`;
+    every ``(n, m)`` array holds one example per column.
+    """
+
+    def __init__(self, sizes, m, dtype):
+        layers = list(zip(sizes[:-1], sizes[1:]))
+        self.m = m
+        self.zs = [np.empty((n_out, m), dtype) for _, n_out in layers]
+        # activations[0] is the input x, set by the forward pass; the rest are σ(z).
+        self.activations = [None] + [np.empty((n_out, m), dtype) for _, n_out in layers]
+        self.deltas = [np.empty((n_out, m), dtype) for _, n_out in layers]
+        self.derivatives = [np.empty((n_out, m), dtype) for _, n_out in layers]  # σ'(z)
+        self.nabla_b = [np.empty((n_out, 1), dtype) for _, n_out in layers]
+        self.nabla_w = [np.empty((n_out, n_in), dtype) for n_in, n_out in layers]
+        self._scratch = [None] * len(layers)
+
+    def scratch_like(self, i, w):
+        """A spare array shaped like ``weights[i]`` (for sgn(w) in L1), made on first use."""
+        if self._scratch[i] is None:
+            self._scratch[i] = np.empty_like(w)
+        return self._scratch[i]
+
+
+class _ShuffledBatches:
+    """The training examples in an epoch's shuffled order, as the book's column matrices.
+
+    Gathering the 10 rows of one mini-batch from the 157 MB training array is slow:
+    each row is a wait on main memory.  Gathering a few hundred rows with one
+    ``np.take`` into the same array every time costs much less per row, and converts
+    the float32 pixels to the network's dtype in passing, a chunk at a time (so the
+    training set is never copied whole, and a float64 network does not need a 314 MB
+    float64 copy of it).  The mini-batches of a chunk are views made once.
+    """
+
+    def __init__(self, inputs, targets, m, dtype):
+        self.inputs, self.targets, self.m = inputs, targets, m
+        batches_per_chunk = max(1, _CHUNK_EXAMPLES // m)
+        self.size = batches_per_chunk * m
+        # One example per row, as in the DataSet; the mini-batch x is a block of rows,
+        # transposed (a view) into the book's columns.
+        self.x = np.empty((self.size, inputs.shape[1]), dtype)
+        self.y = np.empty((self.size, targets.shape[1]), dtype)
+        self.raw = self.x if inputs.dtype == dtype else np.empty(self.x.shape, inputs.dtype)
+        self.raw_y = self.y if targets.dtype == dtype else np.empty(self.y.shape, targets.dtype)
+        self.columns = [(self.x[j * m:(j + 1) * m].T, self.y[j * m:(j + 1) * m].T)
+                        for j in range(batches_per_chunk)]
+
+    def mini_batch(self, order, k):
+        """``(x, y)``: the mini-batch of examples ``order[k:k + m]``, as columns."""
+        j = (k % self.size) // self.m
+        if j == 0:
+            self._load(order[k:k + self.size])
+        if k + self.m <= len(order):
+            return self.columns[j]
+        start, stop = j * self.m, j * self.m + len(order) - k   # the last, shorter mini-batch
+        return self.x[start:stop].T, self.y[start:stop].T
+
+    def _load(self, indices):
+        count = len(indices)
+        for source, raw, into in ((self.inputs, self.raw, self.x), (self.targets, self.raw_y, self.y)):
+            # mode="clip" only tells np.take it needs no bounds check (the indices are a
+            # permutation), so it writes straight into ``raw`` without a buffer.
+            np.take(source, indices, axis=0, out=raw[:count], mode="clip")
+            if raw is not into:
+                np.copyto(into[:count], raw[:count])
+
+
+# -- the equations' elementwise parts, written into existing arrays --------------------
+
+def _activate(activation, z, out):
+    """a = σ(z), written into ``out`` (which may be z itself); returns ``out``.
+
+    The book's sigmoid is computed with the same four operations as
+    :meth:`digits.activations.Sigmoid.fn`, σ(z) = 1/2 + tanh(z/2)/2, so the numbers are
+    identical, only without a new array; other activations use their own ``fn``.
+    """
+    if activation is activations_module.Sigmoid:
+        np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+    else:
+        np.copyto(out, activation.fn(z))
+    return out
+
+
+def _derivative(activation, z, a, out):
+    """σ'(z), written into ``out``: a (1 - a) for the sigmoid, else the activation's own."""
+    if activation is activations_module.Sigmoid:
+        np.subtract(1.0, a, out=out)
+        out *= a
+    else:
+        np.copyto(out, activation.derivative(z, a))
+    return out
+
+
+def _output_error(cost, activation, z, a, y, out, scratch):
+    """BP1, δ^L, written into ``out``: the formulas of :mod:`digits.costs`.
+
+    Quadratic cost: δ^L = (a - y) ⊙ σ'(z^L); cross-entropy (sigmoid output) and
+    log-likelihood (softmax output): δ^L = a - y.  Any other cost object is asked for
+    its own ``delta``.
+    """
+    if cost is costs_module.QuadraticCost:
+        np.subtract(a, y, out=out)
+        out *= _derivative(activation, z, a, out=scratch)
+    elif cost is costs_module.CrossEntropyCost or cost is costs_module.LogLikelihoodCost:
+        np.subtract(a, y, out=out)
+    else:
+        np.copyto(out, cost.delta(z, a, y, activation))
+    return out
