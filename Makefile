@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: help venv data train test clean
 .PHONY: cross-entropy regularised overfitting early-stopping
 .PHONY: replicate
+.PHONY: bench
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -17,6 +18,7 @@ help:
 	@echo "make clean   remove .venv, downloads, the saved network and results"
 	@echo "chapter 3:   make cross-entropy | regularised | overfitting | early-stopping"
 	@echo "make replicate  rerun the book's experiments (about 20 min) and write REPLICATION.md"
+	@echo "make bench   time training and evaluation against the book's per-example loop (about 2 min)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +51,11 @@ early-stopping: data
 # experiments are kept in results/ and not rerun (scripts/replicate.py --help).
 replicate: data
 	$(PY) scripts/replicate.py
+
+# Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
+# prints a table and writes results/bench.json (scripts/bench.py --help).
+bench: data
+	$(PY) scripts/bench.py
 
 test: $(STAMP)
 	$(PY) -m pytest

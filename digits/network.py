@@ -18,6 +18,14 @@ the ``m`` examples side by side as the columns of one matrix (the book's chapter
 exercise): ``x`` is ``(784, m)``, every z, a and δ is ``(n, m)``, and the sums over the
 mini-batch become matrix products.  The arithmetic is the same; only the loop moved
 into the matrix library.
+
+Training takes thousands of small steps per epoch, so the step itself is written for
+speed without changing its arithmetic: one function per equation family
+(:meth:`Network._forward_pass`, :meth:`Network._backward_pass`, :meth:`Network._update`)
+writes into arrays allocated once per training run (:class:`_Workspace`), the shuffled
+examples are copied a few hundred at a time (:class:`_ShuffledBatches`), and the
+factor eta/m multiplies the small output error δ^L rather than the large gradients.
+``make bench`` measures the result.
 """
 
 from __future__ import annotations
@@ -123,6 +131,7 @@ class Network:
         self.dtype = dtype
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self._velocities = None    # momentum's v for each weight and bias, while training
         self.initialise(init)
 
     def initialise(self, init="large"):
@@ -464,9 +473,9 @@ class Network:
                              f"the network takes {self.sizes[0]}")
 
     @staticmethod
-    def _chunks(data, size=1_000, with_targets=False):
+    def _chunks(data, size=500, with_targets=False):
         """The data in slices of ``size`` examples: they bound memory, and a slice of a
-        thousand images, converted to the network's dtype, stays in the processor's
+        few hundred images, converted to the network's dtype, stays in the processor's
         cache while the layers work on it (faster than 10,000 at once)."""
         targets = data.targets() if with_targets else None
         for start in range(0, len(data), size):
