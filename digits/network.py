@@ -206,9 +206,9 @@ class Network:
 
         Speed: every mini-batch reuses the same preallocated arrays (see
         :class:`_Workspace`), the shuffled examples are copied a few hundred at a time
-        (:class:`_ShuffledBatches`), and the matrix library runs on one thread while
-        training, because for matrices this small a second thread costs more than it
-        saves (:mod:`digits.threads`).
+        (:class:`_ShuffledBatches`), and the matrix library runs on one thread, because
+        for matrices this small a second thread costs more than it saves
+        (:mod:`digits.threads`).
         """
         self._check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
                                     early_stopping_n, schedule, validation_data)
@@ -422,13 +422,14 @@ class Network:
         """
         data = self._as_dataset(data)
         correct = 0
-        for inputs, labels, _ in self._chunks(data):
-            output = self.feedforward(inputs.T)
-            if output.shape[0] == 1:
-                guesses = (output[0] >= 0.5).astype(np.int64)
-            else:
-                guesses = output.argmax(axis=0)
-            correct += int(np.count_nonzero(guesses == labels))
+        with blas_threads(1):      # see digits.threads: faster on a shared machine
+            for inputs, labels, _ in self._chunks(data):
+                output = self.feedforward(inputs.T)
+                if output.shape[0] == 1:
+                    guesses = (output[0] >= 0.5).astype(np.int64)
+                else:
+                    guesses = output.argmax(axis=0)
+                correct += int(np.count_nonzero(guesses == labels))
         return correct
 
     def accuracy(self, data) -> float:
@@ -447,8 +448,9 @@ class Network:
         data = self._as_dataset(data)
         n = len(data) if n is None else n
         cost = 0.0
-        for inputs, _, targets in self._chunks(data, with_targets=True):
-            cost += self.cost.fn(self.feedforward(inputs.T), targets.T)
+        with blas_threads(1):
+            for inputs, _, targets in self._chunks(data, with_targets=True):
+                cost += self.cost.fn(self.feedforward(inputs.T), targets.T)
         cost /= len(data)
         if lmbda:
             cost += 0.5 * (lmbda / n) * sum(float(np.sum(w * w)) for w in self.weights)

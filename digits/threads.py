@@ -3,21 +3,22 @@
 Training multiplies small matrices thousands of times per epoch: a mini-batch of 10
 images against a ``(30, 784)`` weight matrix is a few microseconds of arithmetic.
 OpenBLAS, the library numpy ships with, splits a product between threads once it is
-large enough, and for such small products waking, splitting and joining threads
-costs more than the arithmetic; on a machine whose other cores are busy it can cost
-ten times more, because every product then waits for a thread that is not running.
-Evaluating 10,000 images at once is the opposite case: one large product per layer,
-which two threads finish in about half the time.
+large enough, and for products this small waking, splitting and joining threads costs
+more than it saves.  Worse, when another program keeps the other cores busy (on a
+shared machine, or a laptop compiling something) every split product waits for a
+thread that is not running.  On the 2-core machine this project is developed on,
+evaluating the 10,000 test images took 20-30 ms on one thread or two while the
+machine was idle, but 150-800 ms on two (still about 30 ms on one) while another
+process kept the other core busy.
 
-So :class:`~digits.network.Network` trains inside ``with blas_threads(1):`` and
-evaluates with the library's own setting.  The usual alternative, the environment
-variable ``OPENBLAS_NUM_THREADS=1``, is read only once, when numpy is first imported,
-and then holds for the whole process, evaluation and the user's own code included;
-so instead this module asks the loaded OpenBLAS itself, through ``ctypes``, to change
-its thread count and restores the count afterwards.  It needs no package beyond
-numpy.  Where numpy is linked against another BLAS (Apple's Accelerate, MKL) or the
-library cannot be found, :func:`blas_threads` does nothing and says so through
-:func:`blas_thread_control`.
+So :class:`~digits.network.Network` trains and evaluates inside
+``with blas_threads(1):``.  The usual alternative, the environment variable
+``OPENBLAS_NUM_THREADS=1``, is read only once, when numpy is first imported, and then
+holds for the whole process, the user's own code included; so instead this module
+asks the loaded OpenBLAS itself, through ``ctypes``, to change its thread count, and
+restores the count afterwards.  It needs no package beyond numpy.  Where numpy is
+linked against another BLAS (Apple's Accelerate, MKL) or the library cannot be found,
+:func:`blas_threads` does nothing, and :func:`blas_thread_control` says so.
 """
 
 from __future__ import annotations
