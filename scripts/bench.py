@@ -211,7 +211,12 @@ def time_loading(data_dir: Path, rounds: int) -> list:
 
 
 def peak_memory_of_training(data_dir: Path, epochs: int = 1) -> dict:
-    """Run ``python -m digits train`` as a child process; its peak resident memory in MB."""
+    """Run ``python -m digits train`` as a child process; its peak resident memory in MB.
+
+    Linux counts into a child's peak the parent's peak at the moment the child starts
+    (the child begins as a copy of the parent), so this runs before the benchmark
+    loads any data, while this process is much smaller than the child will be.
+    """
     with tempfile.TemporaryDirectory(prefix="digits-bench-") as folder:
         log_path = Path(folder) / "train.log"
         command = [sys.executable, "-m", "digits", "train", "--data", str(data_dir.resolve()),
@@ -228,7 +233,7 @@ def peak_memory_of_training(data_dir: Path, epochs: int = 1) -> dict:
         seconds = time.perf_counter() - started
         if child.returncode != 0:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-            raise DigitsError(f"`{' '.join(command[1:4])} ...` failed (exit {child.returncode}): {tail[0]}")
+            raise DigitsError(tail[0].removeprefix("digits train: error: "))
     # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
     kilobytes = usage.ru_maxrss / 1024 if sys.platform == "darwin" else usage.ru_maxrss
     return {"peak_memory_mb": kilobytes / 1024, "epochs": epochs, "seconds": seconds,
@@ -256,8 +261,11 @@ def median(values):
 def run_bench(args) -> dict:
     quick = args.quick
     load_rounds, rounds = (1, 2) if quick else (5, args.epochs)
-    training, _, test = load_data(args.data)      # a missing folder stops here, in one line
+    # First, while this process holds no data (see peak_memory_of_training); a missing
+    # or broken data folder stops the benchmark here, with the loader's one-line error.
+    training_run = peak_memory_of_training(args.data)
     loading = time_loading(args.data, load_rounds)
+    training, _, test = load_data(args.data)
     if quick:
         training = training[:2_000]
     reference_images = 200 if quick else args.reference_images
@@ -312,7 +320,7 @@ def run_bench(args) -> dict:
         **{dtype: median(time_evaluation(network, test, 3 if quick else 7))
            for dtype, network in book_networks.items()},
     }
-    results["training_run"] = peak_memory_of_training(args.data)
+    results["training_run"] = training_run
     seeds = [1] if quick else args.curve_seeds
     results["accuracy_curves"] = {
         "epochs": 1 if quick else args.curve_epochs,
