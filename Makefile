@@ -10,6 +10,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: cross-entropy regularised overfitting early-stopping
 .PHONY: replicate
 .PHONY: bench
+.PHONY: moons xor
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -19,6 +20,8 @@ help:
 	@echo "chapter 3:   make cross-entropy | regularised | overfitting | early-stopping"
 	@echo "make replicate  rerun the book's experiments (about 20 min) and write REPLICATION.md"
 	@echo "make bench   time training and evaluation against the book's per-example loop (about 2 min)"
+	@echo "make moons   two moons: decision regions of [2, H, 2] tanh/softmax networks -> docs/images/moons.png"
+	@echo "make xor     XOR with a [3, 4, 1] sigmoid network: cost and outputs -> docs/images/xor.png"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +59,13 @@ replicate: data
 # prints a table and writes results/bench.json (scripts/bench.py --help).
 bench: data
 	$(PY) scripts/bench.py
+
+# Problems you can see, no MNIST needed (python scripts/moons.py --help, scripts/xor.py --help).
+moons: $(STAMP)
+	$(PY) scripts/moons.py
+
+xor: $(STAMP)
+	$(PY) scripts/xor.py
 
 test: $(STAMP)
 	$(PY) -m pytest
