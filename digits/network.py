@@ -372,6 +372,8 @@ class Network:
                               out=deltas[-1], scratch=workspace.derivatives[-1])    # BP1
         if scale != 1.0:
             delta *= scale
+        # np.add.reduce(delta, axis=1) is delta.sum(axis=1), without sum's extra checks
+        # (a microsecond each, thousands of times per epoch).
         for l in range(1, self.num_layers):
             if l > 1:
                 delta = np.matmul(self.weights[-l + 1].T, deltas[-l + 1], out=deltas[-l])
