@@ -32,6 +32,8 @@ class Sigmoid:
         # The same function written as 1/2 + tanh(z/2)/2: mathematically identical,
         # but it never overflows, so z = -1000 gives 0 without a warning.
         a = np.multiply(z, 0.5)
+        if np.ndim(a) == 0:                 # a lone number: no array to work in place
+            return 0.5 + 0.5 * np.tanh(a)
         np.tanh(a, out=a)
         a *= 0.5
         a += 0.5

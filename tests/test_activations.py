@@ -138,3 +138,8 @@ def test_softmax_refuses_an_elementwise_derivative():
     z = sample_z()
     with pytest.raises(UsageError, match="log-likelihood"):
         Softmax.derivative(z, Softmax.fn(z))
+
+
+@pytest.mark.parametrize("z", [0.0, np.float64(2.0), np.array(-3.0)])
+def test_sigmoid_takes_a_lone_number(z):
+    assert float(Sigmoid.fn(z)) == pytest.approx(1 / (1 + np.exp(-float(z))))
