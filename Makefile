@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: replicate
 .PHONY: bench
 .PHONY: moons xor
+.PHONY: draw
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -22,6 +23,7 @@ help:
 	@echo "make bench   time training and evaluation against the book's per-example loop (about 2 min)"
 	@echo "make moons   two moons: decision regions of [2, H, 2] tanh/softmax networks -> docs/images/moons.png"
 	@echo "make xor     XOR with a [3, 4, 1] sigmoid network: cost and outputs -> docs/images/xor.png"
+	@echo "make draw    draw a digit with the mouse and watch the trained network read it"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +68,10 @@ moons: $(STAMP)
 
 xor: $(STAMP)
 	$(PY) scripts/xor.py
+
+# A window to draw in; needs the network `make train` saved (python -m digits draw --help).
+draw: $(STAMP)
+	$(PY) -m digits draw
 
 test: $(STAMP)
 	$(PY) -m pytest

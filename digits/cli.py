@@ -19,6 +19,8 @@ from .errors import DigitsError, UsageError
 COMMANDS = {
     "download": ("digits.commands.download", "download and verify the four MNIST files"),
     "train": ("digits.commands.train", "train a network on MNIST, printing test accuracy per epoch"),
+    "classify": ("digits.commands.classify", "read the digit in each picture with a trained network"),
+    "draw": ("digits.commands.draw", "draw a digit with the mouse and watch the network read it"),
 }
 
 

@@ -1,0 +1,147 @@
+"""``digits classify``: read the digit in each of some pictures with a trained network.
+
+Each picture goes through :mod:`digits.prepare` (the steps that made MNIST's digits
+what they are) and then through the network.  Per picture one line: the digit, the
+network's confidence and the next two candidates; or, with ``--json``, one JSON
+object per line with the ten raw outputs.
+
+About "confidence": the book's output neurons are sigmoids, each giving a number
+between 0 and 1 on its own, so the ten outputs need not add up to 1 and are not
+probabilities.  The confidence shown is a digit's share of the ten outputs,
+``a_j / sum_k a_k``; a softmax output layer (chapter 3) already sums to 1, so
+there it is the output itself.  It says how clearly one neuron wins, not how
+often the network is right when it says 90%.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+
+CONFIDENCE_HELP = ("confidence is a digit's share of the ten outputs (a_j / sum of a): the "
+                   "book's sigmoid outputs do not add up to 1, so they are not probabilities")
+
+
+def configure(parser):
+    parser.epilog = CONFIDENCE_HELP
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                        help="pictures of one digit each: PNG, JPEG, BMP or GIF, any size, "
+                             "dark ink on a light page or light on dark")
+    parser.add_argument("--model", type=Path, default=Path("data/network.npz"), metavar="PATH",
+                        help="the trained network (`make train` saves it there)")
+    parser.add_argument("--json", action="store_true",
+                        help='one JSON object per picture: {"file", "digit", "scores"}, where '
+                             'scores are the ten raw outputs of the network')
+    parser.add_argument("--preview", type=Path, metavar="PATH",
+                        help="also write a PNG showing each picture, the 28x28 image the "
+                             "network sees, and its ten outputs")
+
+
+def shares(outputs: np.ndarray) -> np.ndarray:
+    """Each output's share of the total, ``a_j / sum_k a_k`` (column by column)."""
+    totals = outputs.sum(axis=0, keepdims=True)
+    return outputs / np.where(totals > 0, totals, 1)
+
+
+def describe(name: str, outputs: np.ndarray) -> str:
+    """One line for one picture: ``seven.png: 7 (confidence 93%; then 1 3%, 9 2%)``."""
+    confidence = shares(outputs.reshape(-1, 1))[:, 0]
+    ranked = np.argsort(-outputs, kind="stable")
+    runners_up = ", ".join(f"{digit} {confidence[digit]:.0%}" for digit in ranked[1:3])
+    return f"{name}: {ranked[0]} (confidence {confidence[ranked[0]]:.0%}; then {runners_up})"
+
+
+def check_network(network, path):
+    """The network must take 784 pixels and give 10 outputs."""
+    from ..model_file import ModelFileError
+    from ..prepare import SIZE
+
+    if network.sizes[0] != SIZE * SIZE or network.sizes[-1] != 10:
+        raise ModelFileError(f"{path} is a {network.sizes} network; reading digits needs "
+                             f"{SIZE * SIZE} inputs and 10 outputs")
+
+
+def run(args) -> int:
+    from .. import model_file
+    from ..prepare import PictureError, prepare, read_picture
+
+    if args.preview is not None:
+        if args.preview.suffix.lower() != ".png":
+            raise UsageError(f"--preview must name a .png file, got {args.preview}")
+        if not args.preview.parent.is_dir():
+            raise UsageError(f"cannot write {args.preview}: the folder "
+                             f"{args.preview.parent} does not exist")
+    network, _ = model_file.load(args.model)
+    check_network(network, args.model)
+
+    read = []          # (name, picture, 28x28) for every picture that could be prepared
+    failed = 0
+    for path in args.images:
+        try:
+            picture = read_picture(path)
+            read.append((str(path), picture, prepare(picture)))
+        except PictureError as error:
+            message = str(error)
+            if not message.startswith(f"{path}:"):
+                message = f"{path}: {message}"
+            print(f"digits classify: {message}", file=sys.stderr)
+            failed += 1
+            continue
+
+    if read:
+        inputs = np.stack([image.reshape(-1) for _, _, image in read], axis=1)
+        outputs = network.feedforward(inputs.astype(network.dtype))
+        for (name, _, _), column in zip(read, outputs.T):
+            if args.json:
+                print(json.dumps({"file": name, "digit": int(column.argmax()),
+                                  "scores": [round(float(score), 6) for score in column]}))
+            else:
+                print(describe(name, column))
+        if args.preview is not None:
+            write_preview(args.preview, read, outputs)
+            if not args.json:
+                print(f"Wrote the preview to {args.preview}")
+    elif args.preview is not None:
+        print(f"digits classify: no picture could be read, so no preview was written",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def write_preview(path, read, outputs):
+    """A PNG with one row per picture: the picture, what the network sees, its outputs."""
+    from matplotlib.figure import Figure
+
+    from ..model_file import write_atomically
+
+    rows = len(read)
+    figure = Figure(figsize=(9, 2.6 * rows), layout="constrained")
+    axes = figure.subplots(rows, 3, squeeze=False, width_ratios=[1, 1, 1.6])
+    confidence = shares(outputs)
+    for (name, picture, image), column, share, (left, middle, right) in zip(
+            read, outputs.T, confidence.T, axes):
+        digit = int(column.argmax())
+        if picture.shape[2] == 1:
+            left.imshow(picture[:, :, 0], cmap="gray", vmin=0, vmax=1)
+        else:
+            left.imshow(picture)
+        left.set_title(Path(name).name, fontsize=9)
+        middle.imshow(image, cmap="gray", vmin=0, vmax=1)
+        middle.set_title("what the network sees (28x28)", fontsize=9)
+        for axis in (left, middle):
+            axis.set_xticks([])
+            axis.set_yticks([])
+        bars = right.bar(range(10), column, color="0.7")
+        bars[digit].set_color("tab:blue")
+        right.set_xticks(range(10))
+        right.set_ylim(0, 1)
+        right.set_ylabel("output")
+        right.set_title(f"reads {digit} (confidence {share[digit]:.0%})", fontsize=9)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    write_atomically(path, buffer.getvalue())
