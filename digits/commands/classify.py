@@ -92,7 +92,6 @@ def run(args) -> int:
                 message = f"{path}: {message}"
             print(f"digits classify: {message}", file=sys.stderr)
             failed += 1
-            continue
 
     if read:
         inputs = np.stack([image.reshape(-1) for _, _, image in read], axis=1)
@@ -108,7 +107,7 @@ def run(args) -> int:
             if not args.json:
                 print(f"Wrote the preview to {args.preview}")
     elif args.preview is not None:
-        print(f"digits classify: no picture could be read, so no preview was written",
+        print("digits classify: no picture could be read, so no preview was written",
               file=sys.stderr)
     return 1 if failed else 0
 

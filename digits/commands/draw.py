@@ -303,7 +303,8 @@ def run(args) -> int:
     manager = figure.canvas.manager
     if manager is not None:
         manager.set_window_title("digits draw")
-    board = DrawingBoard(figure, network, save_dir=args.save_dir)
+    # The name keeps the board alive while the window is open: matplotlib holds its
+    # callbacks only weakly, and the buttons would stop working once it was collected.
+    board = DrawingBoard(figure, network, save_dir=args.save_dir)  # noqa: F841
     plt.show()
-    del board
     return 0
