@@ -254,3 +254,29 @@ def copy_mnist(mnist_data_dir):
         return folder
 
     return copy
+
+
+# --- a trained network ---------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def trained_network(mnist):
+    """The book's [784, 30, 10] network after two epochs on real MNIST (a few seconds).
+
+    Shared between tests: do not train it further or change its weights.
+    """
+    from digits.network import Network
+
+    training, _, _ = mnist
+    network = Network([784, 30, 10], seed=0)
+    network.SGD(training, 2, 10, 3.0)
+    return network
+
+
+@pytest.fixture(scope="session")
+def trained_network_file(tmp_path_factory, trained_network):
+    """:func:`trained_network` saved to a temporary ``network.npz``."""
+    from digits import model_file
+
+    path = tmp_path_factory.mktemp("model") / "network.npz"
+    model_file.save(trained_network, path)
+    return path

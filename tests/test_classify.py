@@ -23,19 +23,13 @@ from digits.prepare import prepare
 
 
 @pytest.fixture(scope="session")
-def network_file(tmp_path_factory, mnist):
-    """A trained [784, 30, 10] network saved to a temporary ``network.npz``."""
-    training, _, _ = mnist
-    network = Network([784, 30, 10], seed=0)
-    network.SGD(training, 2, 10, 3.0)
-    path = tmp_path_factory.mktemp("model") / "network.npz"
-    model_file.save(network, path)
-    return path
+def network_file(trained_network_file):
+    return trained_network_file
 
 
 @pytest.fixture(scope="session")
-def network(network_file):
-    return model_file.load(network_file)[0]
+def network(trained_network):
+    return trained_network
 
 
 def as_drawn(digit, scale, rng):

@@ -20,17 +20,12 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from digits.commands.draw import CANVAS, DrawingBoard
-from digits.network import Network
 from digits.prepare import prepare, read_picture
 
 
 @pytest.fixture(scope="session")
-def network(mnist):
-    """The book's [784, 30, 10] network after two epochs on real MNIST (a few seconds)."""
-    training, _, _ = mnist
-    network = Network([784, 30, 10], seed=0)
-    network.SGD(training, 2, 10, 3.0)
-    return network
+def network(trained_network):
+    return trained_network
 
 
 @pytest.fixture
