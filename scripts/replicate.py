@@ -256,6 +256,7 @@ def run_experiments(args) -> int:
     save_json(args.results / RUN_LOG, {
         "started": started, "finished": now(), "seconds": elapsed, "jobs": args.jobs,
         "experiments": order, "runs": len(ordered), "machine": machine(), "quick": args.quick,
+        "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "complete": len(plan) == len(EXPERIMENTS)})
     if not args.quiet:
         print(f"Ran {len(ordered)} runs of {len(plan)} experiments in {elapsed / 60:.1f} min "
@@ -315,7 +316,8 @@ def figure(columns=1, rows=1, width=5.6, height=3.9, title=""):
 
     fig = Figure(figsize=(width * columns, height * rows + (0.5 if title else 0)), layout="constrained")
     if title:
-        fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=10)
+        # About 13 characters of a 10-point title fit in an inch.
+        fig.suptitle("\n".join(textwrap.wrap(title, int(12 * width * columns))), fontsize=10)
     axes = [fig.add_subplot(rows, columns, i + 1) for i in range(rows * columns)]
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -498,6 +500,11 @@ def report_text(results, drawn, run_log, args) -> str:
         lines.append(f"- Last run of the script: {scope}, {run_log['runs']} training runs, "
                      f"{minutes(run_log['seconds'])} of wall time with {run_log['jobs']} worker "
                      f"processes (started {run_log['started'][:16].replace('T', ' ')} UTC).")
+        load = run_log.get("load_average_at_end")
+        if load:
+            lines.append(f"  The load average at its end (1, 5 and 15 minutes) was "
+                         f"{', '.join(f'{value:.1f}' for value in load)}; our own workers account for "
+                         f"{run_log['jobs']}, anything above that is other work sharing the machine.")
     lines += [
         "- Every run is seeded (seeds 1, 2 and 3; the seed fixes the initial weights and the "
         "shuffling); float32 arithmetic; mini-batches of 10; accuracy on the 10,000 test images.",
@@ -516,7 +523,7 @@ def report_text(results, drawn, run_log, args) -> str:
             lines.append(f"| {name} | {cell(experiment.setting)} | {cell(experiment.published)} | "
                          f"not run yet | | |")
             continue
-        agrees, claims = experiments.verdict(result)
+        agrees, claims = experiments.verdict(result, results)
         agreeing += agrees
         ours = "; ".join(claim.ours for claim in claims)
         if agrees:
@@ -529,14 +536,22 @@ def report_text(results, drawn, run_log, args) -> str:
                      f"{cell(ours)}{seeds} | {minutes(result['seconds'])} | {cell(verdict_text)} |")
     lines += ["", f"{agreeing} of {len(done)} experiments run agree with the book.", ""]
 
+    notes = [(name, experiment.note) for name, experiment in EXPERIMENTS.items()
+             if experiment.note and results[name] is not None]
+    if notes:
+        lines += ["## Notes on the numbers", ""]
+        lines += [f"- **{name}**: {text}." for name, text in notes]
+        lines.append("")
+
     deviations = [(name, experiment.deviation) for name, experiment in EXPERIMENTS.items()
                   if experiment.deviation]
     lines += ["## Where our settings differ from the book's", ""]
     lines += [f"- **{name}**: {text}." for name, text in deviations]
     lines += [
-        "- **all**: float32 instead of the book's float64 (the same accuracies, faster); the "
-        "chapter-1 runs use the library's vectorised mini-batch backpropagation, the same "
-        "arithmetic as the book's per-example loop.",
+        "- **all**: float32 instead of the book's float64 (the same accuracies, faster), except "
+        "that the monitored costs are summed in float64 (in float32 the cross-entropy of a "
+        "saturated output is inf or nan); the library's vectorised mini-batch backpropagation, "
+        "the same arithmetic as the book's per-example loop.",
         "- **not replicated**: the SVM baselines of chapter 1 (94.35% with default settings, "
         "about 98.5% tuned) need scikit-learn, which is not a dependency; chapter 2's speed-up of "
         "the matrix-based backpropagation is measured by `make bench`, not here; chapter 6 "
