@@ -22,17 +22,18 @@ accuracy and final cost, and draws ``docs/images/moons.png``.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from digits.cli import exit_status
 from digits.dataset import DataSet
 from digits.errors import DigitsError, UsageError
 from digits.model_file import write_atomically
 from digits.network import Network
+from digits.plots import png_bytes
 
 HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
 DEFAULT_OUTPUT = Path("docs") / "images" / "moons.png"
@@ -165,12 +166,6 @@ def decision_figure(training_data, results, resolution=300):
     return figure
 
 
-def png_bytes(figure, dpi=100) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moons.py",
@@ -194,30 +189,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if any(hidden < 1 for hidden in args.hidden):
-            raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
-        if not args.output.parent.is_dir():
-            raise DigitsError(f"cannot draw {args.output}: the folder {args.output.parent} "
-                              "does not exist")
-        training_data = make_moons(args.points, args.noise, args.seed)
-        print(f"two moons: {len(training_data)} points, noise {args.noise}, seed {args.seed}; "
-              f"full-batch gradient descent, {args.epochs} epochs, eta {args.eta}, "
-              f"lmbda {args.lmbda}")
-        print(table_header())
-        results = []
-        for hidden in [0, *args.hidden]:
-            result = train(hidden, training_data, args.epochs, args.eta, args.lmbda, args.seed)
-            print(table_row(result), flush=True)
-            results.append(result)
-        write_atomically(args.output, png_bytes(decision_figure(training_data, results)))
-        print(f"drew {args.output}")
-    except UsageError as error:
-        print(f"moons.py: error: {error}", file=sys.stderr)
-        return 2
-    except DigitsError as error:
-        print(f"moons.py: error: {error}", file=sys.stderr)
-        return 1
+    return exit_status(lambda: run(args), "moons.py")
+
+
+def run(args) -> int:
+    """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
+    if any(hidden < 1 for hidden in args.hidden):
+        raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
+    if not args.output.parent.is_dir():
+        raise DigitsError(f"cannot draw {args.output}: the folder {args.output.parent} "
+                          "does not exist")
+    training_data = make_moons(args.points, args.noise, args.seed)
+    print(f"two moons: {len(training_data)} points, noise {args.noise}, seed {args.seed}; "
+          f"full-batch gradient descent, {args.epochs} epochs, eta {args.eta}, "
+          f"lmbda {args.lmbda}")
+    print(table_header())
+    results = []
+    for hidden in [0, *args.hidden]:
+        result = train(hidden, training_data, args.epochs, args.eta, args.lmbda, args.seed)
+        print(table_row(result), flush=True)
+        results.append(result)
+    write_atomically(args.output, png_bytes(decision_figure(training_data, results)))
+    print(f"drew {args.output}")
     return 0
 
 

@@ -22,16 +22,17 @@ curve to ``docs/images/xor.png``.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from digits.cli import exit_status
 from digits.dataset import DataSet
 from digits.errors import DigitsError, UsageError
 from digits.model_file import write_atomically
 from digits.network import Network
+from digits.plots import png_bytes
 
 INPUTS = np.array([[0, 0, 1],
                    [0, 1, 1],
@@ -99,12 +100,6 @@ def cost_figure(history, outputs, eta, seed):
     return figure
 
 
-def png_bytes(figure, dpi=100) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xor.py",
@@ -122,32 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        if args.print_every < 1:
-            raise UsageError(f"--print-every must be at least 1, got {args.print_every}")
-        if not args.output.parent.is_dir():
-            raise DigitsError(f"cannot draw {args.output}: the folder {args.output.parent} "
-                              "does not exist")
+    return exit_status(lambda: run(args), "xor.py")
 
-        def report(epoch, history):
-            if epoch == 1 or epoch % args.print_every == 0 or epoch == args.epochs:
-                print(f"epoch {epoch:>6}: cost {history.training_cost[-1]:.6f}", flush=True)
 
-        print(f"XOR: [3, 4, 1] sigmoid network, quadratic cost, {args.epochs} epochs, "
-              f"eta {args.eta}, seed {args.seed}")
-        network, history, outputs = train(args.epochs, args.eta, args.seed, callback=report)
-        print()
-        print(f"{'input':<9} {'target':>6} {'output':>8}")
-        for inputs, target, output in zip(INPUTS, TARGETS, outputs[-1]):
-            print(f"{' '.join(f'{value:.0f}' for value in inputs):<9} {target:>6} {output:>8.4f}")
-        write_atomically(args.output, png_bytes(cost_figure(history, outputs, args.eta, args.seed)))
-        print(f"drew {args.output}")
-    except UsageError as error:
-        print(f"xor.py: error: {error}", file=sys.stderr)
-        return 2
-    except DigitsError as error:
-        print(f"xor.py: error: {error}", file=sys.stderr)
-        return 1
+def run(args) -> int:
+    """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
+    if args.print_every < 1:
+        raise UsageError(f"--print-every must be at least 1, got {args.print_every}")
+    if not args.output.parent.is_dir():
+        raise DigitsError(f"cannot draw {args.output}: the folder {args.output.parent} "
+                          "does not exist")
+
+    def report(epoch, history):
+        if epoch == 1 or epoch % args.print_every == 0 or epoch == args.epochs:
+            print(f"epoch {epoch:>6}: cost {history.training_cost[-1]:.6f}", flush=True)
+
+    print(f"XOR: [3, 4, 1] sigmoid network, quadratic cost, {args.epochs} epochs, "
+          f"eta {args.eta}, seed {args.seed}")
+    network, history, outputs = train(args.epochs, args.eta, args.seed, callback=report)
+    print()
+    print(f"{'input':<9} {'target':>6} {'output':>8}")
+    for inputs, target, output in zip(INPUTS, TARGETS, outputs[-1]):
+        print(f"{' '.join(f'{value:.0f}' for value in inputs):<9} {target:>6} {output:>8.4f}")
+    write_atomically(args.output, png_bytes(cost_figure(history, outputs, args.eta, args.seed)))
+    print(f"drew {args.output}")
     return 0
 
 
