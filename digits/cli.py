@@ -48,11 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def exit_status(action, name) -> int:
+def exit_status(action, name, interrupted="interrupted") -> int:
     """Run ``action()`` and return its exit status for the shell.
 
     Errors a user can fix become one line on stderr, ``NAME: error: ...``: status 2 for
-    nonsense arguments, 1 for other problems, 130 for Ctrl-C.  Scripts use it too.
+    nonsense arguments, 1 for other problems, 130 for Ctrl-C (which prints ``NAME:
+    interrupted``, or the ``interrupted`` text given).  Scripts use it too.
     """
     try:
         return action()
@@ -63,7 +64,7 @@ def exit_status(action, name) -> int:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\n{name}: interrupted", file=sys.stderr)
+        print(f"\n{name}: {interrupted}", file=sys.stderr)
         return 130
 
 

@@ -44,6 +44,7 @@ if str(REPO) not in sys.path:       # run from a checkout without installing the
     sys.path.insert(0, str(REPO))
 
 from digits.activations import Sigmoid  # noqa: E402
+from digits.cli import exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.mnist import load_data  # noqa: E402
 from digits.model_file import write_atomically  # noqa: E402
@@ -400,19 +401,17 @@ def main(argv=None) -> int:
                              "results/quick/bench.json with --quick)")
     args = parser.parse_args(argv)
     output = args.output or REPO / "results" / ("quick" if args.quick else "") / "bench.json"
-    try:
-        if args.epochs < 1 or args.reference_images < 1 or args.curve_epochs < 1:
-            raise UsageError("--epochs, --reference-images and --curve-epochs must be at least 1")
-        results = run_bench(args)
-        print(table(results))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(output, (json.dumps(results, indent=2) + "\n").encode())
-    except UsageError as error:
-        print(f"bench: error: {error}", file=sys.stderr)
-        return 2
-    except DigitsError as error:
-        print(f"bench: error: {error}", file=sys.stderr)
-        return 1
+    return exit_status(lambda: bench(args, output), "bench")
+
+
+def bench(args, output) -> int:
+    """Run the benchmark, print its table and write the JSON file."""
+    if args.epochs < 1 or args.reference_images < 1 or args.curve_epochs < 1:
+        raise UsageError("--epochs, --reference-images and --curve-epochs must be at least 1")
+    results = run_bench(args)
+    print(table(results))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(output, (json.dumps(results, indent=2) + "\n").encode())
     print(f"\nWrote {output}")
     return 0
 

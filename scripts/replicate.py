@@ -39,6 +39,7 @@ if str(REPO) not in sys.path:        # run from a checkout without installing th
 import numpy as np  # noqa: E402
 
 from digits import experiments  # noqa: E402
+from digits.cli import exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.experiments import EXPERIMENTS  # noqa: E402
 from digits.model_file import write_atomically  # noqa: E402
@@ -96,22 +97,18 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     resolve_paths(args)
-    try:
-        check_arguments(args)
-        status = 0
-        if not args.report_only:
-            status = run_experiments(args)
-        write_figures_and_report(args)
-        return status
-    except UsageError as error:
-        print(f"replicate.py: error: {error}", file=sys.stderr)
-        return 2
-    except DigitsError as error:
-        print(f"replicate.py: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nreplicate.py: interrupted; the experiments that finished are saved", file=sys.stderr)
-        return 130
+    return exit_status(lambda: replicate(args), "replicate.py",
+                       interrupted="interrupted; the experiments that finished are saved")
+
+
+def replicate(args) -> int:
+    """Run what was asked for, then redraw the figures and the report."""
+    check_arguments(args)
+    status = 0
+    if not args.report_only:
+        status = run_experiments(args)
+    write_figures_and_report(args)
+    return status
 
 
 # -- running the experiments ---------------------------------------------------------------------
