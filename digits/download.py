@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import re
-import secrets
 import zlib
 from pathlib import Path
 from urllib.parse import urlparse
@@ -40,6 +39,7 @@ from tqdm import tqdm
 from urllib3.util import Retry
 
 from .errors import DigitsError
+from .files import atomic_file
 
 log = logging.getLogger(__name__)
 
@@ -168,37 +168,24 @@ def is_valid(path, sha256: str) -> bool:
 def _fetch_file(mirror, name, target, sha256, session, timeout, progress):
     """Copy ``name`` from ``mirror``, gunzipped and verified, to ``target``, or raise _MirrorFailed.
 
-    The bytes go to a hidden temporary file in the target's folder (so that the final
-    :func:`os.replace` is an atomic rename on one file system) which is removed on any
-    way out but success, including KeyboardInterrupt.  It is created like any new file
-    (mode 0666 less the umask), not private as :func:`tempfile.mkstemp` would make it.
+    The bytes go to a temporary file that replaces ``target`` only once their checksum
+    is right (:func:`digits.files.atomic_file`); on any other way out it is removed.
     """
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.part")
-    try:
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise DownloadError(f"cannot write in {target.parent}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as out, _open_source(mirror, name, session, timeout) as (chunks, size):
-            digest = hashlib.sha256()
-            gunzip = _Gunzip()
-            with tqdm(total=size, desc=name, unit="B", unit_scale=True,
-                      disable=None if progress else True) as bar:
-                for chunk in chunks:
-                    data = gunzip.feed(chunk)
-                    digest.update(data)
-                    out.write(data)
-                    bar.update(len(chunk))
-            gunzip.finish()
+    with atomic_file(target, error=DownloadError) as out, \
+            _open_source(mirror, name, session, timeout) as (chunks, size):
+        digest = hashlib.sha256()
+        gunzip = _Gunzip()
+        with tqdm(total=size, desc=name, unit="B", unit_scale=True,
+                  disable=None if progress else True) as bar:
+            for chunk in chunks:
+                data = gunzip.feed(chunk)
+                digest.update(data)
+                out.write(data)
+                bar.update(len(chunk))
+        gunzip.finish()
         if digest.hexdigest() != sha256:
             raise _MirrorFailed(
                 f"wrong checksum (SHA-256 {digest.hexdigest()[:16]}..., expected {sha256[:16]}...)")
-        os.replace(temporary, target)
-    except OSError as error:  # reading a mirror raises _MirrorFailed, so this is local
-        raise DownloadError(f"cannot write {target}: {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
 
 
 class _Gunzip:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import secrets
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DigitsError
+from .files import write_atomically
 from .network import Network
 
 FORMAT = "digits-network"
@@ -32,32 +31,6 @@ DEFAULT_MODEL = Path("data") / "network.npz"
 
 class ModelFileError(DigitsError):
     """A model file that is missing, corrupt, of another kind, or inconsistent."""
-
-
-def write_atomically(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise DigitsError(f"cannot save {path}: the folder {path.parent} does not exist")
-    # A fresh hidden name beside the target; created with the permissions any new file
-    # gets (0666 less the umask), and never over an existing file.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    try:
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise DigitsError(f"cannot write {path}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def sidecar_path(path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 
-from .model_file import write_atomically
+from .files import write_atomically
 
 # (history field, panel title, is it an accuracy?); {evaluation} names the data set
 PANELS = (

@@ -47,7 +47,7 @@ from digits.activations import Sigmoid  # noqa: E402
 from digits.cli import exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.mnist import load_data  # noqa: E402
-from digits.model_file import write_atomically  # noqa: E402
+from digits.files import write_atomically  # noqa: E402
 from digits.network import Network  # noqa: E402
 from digits.threads import blas_thread_control, blas_thread_count, blas_threads  # noqa: E402
 

@@ -42,7 +42,7 @@ from digits import experiments  # noqa: E402
 from digits.cli import exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.experiments import EXPERIMENTS  # noqa: E402
-from digits.model_file import write_atomically  # noqa: E402
+from digits.files import write_atomically  # noqa: E402
 
 RUN_LOG = "replicate-run.json"     # in the results folder: when and how long the last run took
 

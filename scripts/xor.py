@@ -30,7 +30,7 @@ import numpy as np
 from digits.cli import exit_status
 from digits.dataset import DataSet
 from digits.errors import DigitsError, UsageError
-from digits.model_file import write_atomically
+from digits.files import write_atomically
 from digits.network import Network
 from digits.plots import png_bytes
 

@@ -13,6 +13,7 @@ import stat
 import pytest
 
 import digits.download
+import digits.files
 from digits.download import (
     DEFAULT_MIRRORS, FILES, MIRROR_ENV, DownloadError, fetch_mnist, mirrors)
 from digits.errors import DigitsError
@@ -245,3 +246,21 @@ def test_mirrors_named_twice_are_tried_once_at_their_first_place(monkeypatch):
     monkeypatch.setenv(MIRROR_ENV, DEFAULT_MIRRORS[1].rstrip("/"))
     assert mirrors(DEFAULT_MIRRORS[2]) == [
         DEFAULT_MIRRORS[2], DEFAULT_MIRRORS[1].rstrip("/"), DEFAULT_MIRRORS[0]]
+
+
+def test_a_folder_it_may_not_write_in_is_one_clear_error(mirror_server, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(digits.files.os, "open", refuse)
+    with pytest.raises(DownloadError, match="cannot write .*-ubyte: Permission denied"):
+        fetch(tmp_path, [mirror_server.url("good")])
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_disk_that_fills_up_midway_leaves_no_file_behind(mirror_server, tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(digits.files.os, "fsync", full)
+    with pytest.raises(DownloadError, match="cannot write .*: No space left on device"):
+        fetch(tmp_path, [mirror_server.url("good")])
+    assert os.listdir(tmp_path) == []

@@ -116,7 +116,7 @@ def write_preview(path, read, outputs):
     """A PNG with one row per picture: the picture, what the network sees, its outputs."""
     from matplotlib.figure import Figure
 
-    from ..model_file import write_atomically
+    from ..files import write_atomically
 
     rows = len(read)
     figure = Figure(figsize=(9, 2.6 * rows), layout="constrained")

@@ -155,7 +155,7 @@ class DrawingBoard:
         """
         from PIL import Image
 
-        from ..model_file import write_atomically
+        from ..files import write_atomically
 
         if not self.ink.any():
             self.status_text.set_text("nothing to save: the canvas is blank")
