@@ -24,19 +24,19 @@ COMMANDS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit status 2."""
+class ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit status 2 (the scripts use it too)."""
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="digits",
         description="Handwritten digits with the networks of Nielsen's "
                     "'Neural Networks and Deep Learning'.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     commands.required = True
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)

@@ -44,7 +44,7 @@ if str(REPO) not in sys.path:       # run from a checkout without installing the
     sys.path.insert(0, str(REPO))
 
 from digits.activations import Sigmoid  # noqa: E402
-from digits.cli import exit_status  # noqa: E402
+from digits.cli import ArgumentParser, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.mnist import load_data  # noqa: E402
 from digits.files import write_atomically  # noqa: E402
@@ -382,7 +382,7 @@ def table(results) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
                         help="where the MNIST files are (make data)")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from digits.cli import ArgumentParser
+
 
 def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
     """An argparse parser with the flags every script takes, defaulting to the book's run."""
-    result = argparse.ArgumentParser(description=description,
+    result = ArgumentParser(description=description,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     result.add_argument("--hidden", type=int, default=hidden, help="neurons in the hidden layer")
     result.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import exit_status
+from digits.cli import ArgumentParser, exit_status
 from digits.dataset import DataSet
 from digits.errors import DigitsError, UsageError
 from digits.files import write_atomically
@@ -167,7 +167,7 @@ def decision_figure(training_data, results, resolution=300):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="moons.py",
         description="Train [2, H, 2] tanh/softmax networks and a [2, 2] softmax baseline on "
                     "the two-moons data, print a table and draw their decision regions.",

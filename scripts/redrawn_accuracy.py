@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from digits.cli import ArgumentParser
+
 # (mode, file format): every kind of picture is drawn in turn.
 KINDS = [("L", "PNG"), ("L", "JPEG"), ("RGB", "PNG"), ("RGB", "JPEG"), ("RGBA", "PNG")]
 
@@ -72,7 +74,7 @@ def redraw(digit: np.ndarray, kind, rng) -> Image.Image:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("data/network.npz"),
                         help="the trained network (make train)")

@@ -39,7 +39,7 @@ if str(REPO) not in sys.path:        # run from a checkout without installing th
 import numpy as np  # noqa: E402
 
 from digits import experiments  # noqa: E402
-from digits.cli import exit_status  # noqa: E402
+from digits.cli import ArgumentParser, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.experiments import EXPERIMENTS  # noqa: E402
 from digits.files import write_atomically  # noqa: E402
@@ -50,7 +50,7 @@ RUN_LOG = "replicate-run.json"     # in the results folder: when and how long th
 # -- the command line --------------------------------------------------------------------------
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="replicate.py", description="Rerun the book's experiments and write REPLICATION.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="ID",
@@ -118,12 +118,56 @@ def result_path(results, experiment_id) -> Path:
 
 
 def load_result(results, experiment_id):
-    """The saved result of one experiment, or None if there is none (or it is unreadable)."""
+    """The saved result of one experiment, or None if there is none.
+
+    A file that is not a result this script wrote (unreadable, not JSON, another
+    experiment's, or missing what the report needs) is also None, with a one-line
+    warning: it is rerun by a run, and shown as not run by ``--report-only``.
+    """
     path = result_path(results, experiment_id)
+    if not path.exists():
+        return None
     try:
-        return json.loads(path.read_text())
+        result = json.loads(path.read_text())
+        problem = result_problem(result, experiment_id)
+    except (OSError, UnicodeDecodeError) as error:
+        problem = getattr(error, "strerror", None) or str(error)
+    except ValueError as error:
+        problem = f"not JSON ({error})"
+    if problem is None:
+        return result
+    print(f"replicate.py: warning: ignoring {path}: {problem}", file=sys.stderr)
+    return None
+
+
+def result_problem(result, experiment_id):
+    """Why ``result`` is not a usable result of ``experiment_id``, or None if it is."""
+    if not isinstance(result, dict):
+        return "not a result file (no JSON object)"
+    if result.get("id") != experiment_id:
+        return f"its id is {result.get('id')!r}, not {experiment_id!r}"
+    try:
+        for key, kind in (("quick", bool), ("seeds", list), ("variants", list),
+                          ("seconds", (int, float)), ("finished", str), ("machine", str)):
+            if not isinstance(result[key], kind):
+                return f"{key!r} is not a {getattr(kind, '__name__', 'number')}"
+        # The check reads every figure the report shows: a result it can judge is whole.
+        experiments.verdict(result)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        return f"it is not a complete result ({type(error).__name__}: {error})"
+    return None
+
+
+def load_run_log(results):
+    """The record of the last run (``RUN_LOG``), or None if it is missing or unusable."""
+    try:
+        log = json.loads((Path(results) / RUN_LOG).read_text())
     except (OSError, ValueError):
         return None
+    needed = {"experiments": list, "runs": int, "seconds": (int, float), "jobs": int, "started": str}
+    if not isinstance(log, dict) or not all(isinstance(log.get(key), kind) for key, kind in needed.items()):
+        return None
+    return log
 
 
 def is_done(result, tasks, quick) -> bool:
@@ -459,7 +503,7 @@ def write_figures_and_report(args):
         args.figures.mkdir(parents=True, exist_ok=True)
         save_figure(draw(result), args.figures / filename)
         drawn.append(filename)
-    run_log = load_result(args.results, RUN_LOG.removesuffix(".json"))
+    run_log = load_run_log(args.results)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(args.report, report_text(results, drawn, run_log, args).encode())
     if not args.quiet:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import exit_status
+from digits.cli import ArgumentParser, exit_status
 from digits.dataset import DataSet
 from digits.errors import DigitsError, UsageError
 from digits.files import write_atomically
@@ -101,7 +101,7 @@ def cost_figure(history, outputs, eta, seed):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="xor.py",
         description="Train a [3, 4, 1] sigmoid network on the XOR table, print the cost "
                     "and the final outputs, and draw the cost curve.",

@@ -105,6 +105,38 @@ def test_a_result_with_other_settings_is_rerun(tmp_path, mnist_data_dir):
     assert result["finished"] != "stale" and result["variants"][0]["settings"]["eta"] == 3.0
 
 
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"quick": true, "variants": 5}', "{}",
+                                     '{"id": "baseline-random", "quick": true, "variants": []}'])
+def test_a_broken_result_file_is_named_and_rerun(tmp_path, mnist_data_dir, content):
+    (tmp_path / "results").mkdir()
+    path = tmp_path / "results" / "baseline-random.json"
+    path.write_text(content)
+    done = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [f"replicate.py: warning: ignoring {path}: "
+                                        + done.stderr.split(f"{path}: ", 1)[1].strip()]
+    assert json.loads(path.read_text())["id"] == "baseline-random"      # rerun and whole again
+
+
+def test_the_report_shows_a_broken_result_as_not_run(tmp_path, mnist_data_dir):
+    assert replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random").returncode == 0
+    path = tmp_path / "results" / "baseline-random.json"
+    path.write_text('{"id": "baseline-random"}')
+    done = replicate(tmp_path, mnist_data_dir, "--report-only")
+    assert done.returncode == 0, done.stderr
+    assert "warning: ignoring" in done.stderr and "Traceback" not in done.stderr
+    assert "| baseline-random |" in (report := (tmp_path / "REPLICATION.md").read_text())
+    assert "not run yet" in report.split("| baseline-random |", 1)[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("arguments, message", [(["--jobs", "0"], "--jobs must be at least 1"),
+                                                (["--jobs", "abc"], "invalid int value")])
+def test_nonsense_jobs_is_a_one_line_error(tmp_path, mnist_data_dir, arguments, message):
+    done = replicate(tmp_path, mnist_data_dir, *arguments)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and message in done.stderr
+
+
 def test_an_unknown_experiment_is_a_one_line_error(tmp_path, mnist_data_dir):
     done = replicate(tmp_path, mnist_data_dir, "--only", "ch9-nonsense")
     assert done.returncode == 2
