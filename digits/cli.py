@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import DigitsError, UsageError
@@ -63,9 +64,19 @@ def exit_status(action, name, interrupted="interrupted") -> int:
     except DigitsError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 1
+    except MemoryError as error:    # e.g. --sizes 784 100000000 10
+        reason = str(error).split(" for an array")[0] or "MemoryError"
+        print(f"{name}: error: not enough memory ({reason}); try smaller sizes or "
+              f"mini-batches", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\n{name}: {interrupted}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read our output has gone (``... | head``): stop quietly, and keep
+        # Python from complaining again when it flushes stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def main(argv=None) -> int:

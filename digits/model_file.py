@@ -79,6 +79,9 @@ def load(path=DEFAULT_MODEL):
     if not path.is_file():
         raise ModelFileError(f"no trained network at {path}; train one with `make train` "
                              f"(or `python -m digits train --model {path}`)")
+    with open(path, "rb") as file:
+        if file.read(4) != b"PK\x03\x04":          # every .npz is a zip archive
+            raise ModelFileError(f"{path} is not a digits network file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {name: archive[name] for name in archive.files}

@@ -129,6 +129,8 @@ class Network:
         costs_module.check_pairing(self.cost, self.activations[-1])
         self.init = init
         self.dtype = dtype
+        if seed is not None and not (isinstance(seed, (int, np.integer)) and seed >= 0):
+            raise UsageError(f"the seed must be a whole number of at least 0, got {seed!r}")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._velocities = None    # momentum's v for each weight and bias, while training
@@ -224,7 +226,9 @@ class Network:
             raise UsageError("monitoring evaluation cost or accuracy needs evaluation data")
 
         n = len(training)
-        shuffled = _ShuffledBatches(training.inputs, training.targets(), mini_batch_size, self.dtype)
+        # (A mini-batch larger than the training set is the whole set: full-batch descent.)
+        shuffled = _ShuffledBatches(training.inputs, training.targets(), min(mini_batch_size, n),
+                                    self.dtype)
         # One workspace for the full mini-batches and one for a shorter last one, if any.
         workspaces = {size: _Workspace(self.sizes, size, self.dtype)
                       for size in {min(mini_batch_size, n), n % mini_batch_size} if size}

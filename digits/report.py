@@ -20,6 +20,9 @@ def epoch_line(epoch, history, evaluation_name="test") -> str:
     if history.evaluation_accuracy:
         correct, total = history.evaluation_accuracy[-1], history.n_evaluation
         parts = [f"{correct} / {total} ({percent(correct, total)}, {seconds:.2f} s)"]
+    elif history.validation_accuracy and evaluation_name == "validation":
+        correct, total = history.validation_accuracy[-1], history.n_validation
+        parts = [f"{correct} / {total} ({percent(correct, total)}, {seconds:.2f} s)"]
     else:
         parts = [f"trained ({seconds:.2f} s)"]
     if history.validation_accuracy and evaluation_name != "validation":

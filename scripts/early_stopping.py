@@ -10,6 +10,7 @@ the end: they choose nothing.
 """
 
 import common
+from digits.errors import UsageError
 from digits.mnist import load_data
 from digits.network import Network
 
@@ -21,6 +22,8 @@ def main(argv=None):
     parser.add_argument("--schedule", choices=["halve"], default=None,
                         help="halve eta at each stall instead of stopping")
     args = parser.parse_args(argv)
+    if args.patience < 1:
+        raise UsageError(f"--patience must be at least 1 epoch, got {args.patience}")
     training_data, validation_data, test_data = load_data(args.data)
     net = Network([784, args.hidden, 10], cost="cross-entropy", init="default", seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,

@@ -61,3 +61,19 @@ def test_early_stopping_stops_by_itself(mnist_data_dir):
     assert result.returncode == 0, result.stderr
     assert "stopped by itself" in result.stdout
     assert "Test accuracy of the kept weights" in result.stdout
+    # Every epoch line shows the validation accuracy it watches.
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("Epoch ")]
+    assert epochs and all(" / 10000 (" in line for line in epochs)
+
+
+@pytest.mark.parametrize("name, flags, status, fragment", [
+    ("early_stopping", ["--patience", 0], 2, "--patience must be at least 1"),
+    ("overfitting", ["--training-size", -5], 2, "--training-size must be at least 1"),
+    ("overfitting", ["--plot", "/proc/no/such/plot.png"], 1, "cannot draw /proc/no/such/plot.png"),
+    ("cross_entropy", ["--seed", -1], 2, "seed must be a whole number of at least 0"),
+    ("regularised", ["--eta", "fast"], 2, "invalid float value"),
+])
+def test_nonsense_is_one_line(name, flags, status, fragment, mnist_data_dir):
+    result = script(name, "--data", mnist_data_dir, "--epochs", 1, *flags)
+    assert result.returncode == status, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr

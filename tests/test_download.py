@@ -264,3 +264,19 @@ def test_a_disk_that_fills_up_midway_leaves_no_file_behind(mirror_server, tmp_pa
     with pytest.raises(DownloadError, match="cannot write .*: No space left on device"):
         fetch(tmp_path, [mirror_server.url("good")])
     assert os.listdir(tmp_path) == []
+
+
+def test_the_download_command_says_what_failed_in_one_message_and_exits_1(
+        mirror_server, tmp_path, monkeypatch, capsys):
+    from digits import cli
+
+    # Only the test's two bad mirrors (--mirror, then the environment's): no public one.
+    monkeypatch.setattr(digits.download, "DEFAULT_MIRRORS", ())
+    missing, corrupt = mirror_server.url("missing"), mirror_server.url("corrupt")
+    monkeypatch.setenv(MIRROR_ENV, corrupt)
+    status = cli.main(["download", "--data", str(tmp_path / "mnist"), "--quiet", "--mirror", missing])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("digits download: error: ") and "Traceback" not in err
+    assert missing in err and corrupt in err
+    assert not (tmp_path / "mnist").exists() or os.listdir(tmp_path / "mnist") == []

@@ -162,3 +162,10 @@ def test_an_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(files.os, "open", refuse)
     with pytest.raises(model_file.DigitsError, match="cannot write .*net.npz: Permission denied"):
         model_file.save(Network([784, 3, 10]), tmp_path / "net.npz")
+
+
+def test_random_bytes_are_not_a_network_file(tmp_path):
+    path = tmp_path / "net.npz"
+    path.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(ModelFileError, match="is not a digits network file \\(not an .npz archive\\)"):
+        model_file.load(path)

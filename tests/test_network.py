@@ -171,8 +171,19 @@ def test_nonsense_hyperparameters_are_refused(kwargs, message):
     (dict(cost="cross-entropy", activations="tanh"), "sigmoid output"),
     (dict(cost="log-likelihood"), "softmax output"),
     (dict(activations=["sigmoid", "softmax"]), "log-likelihood"),
+    (dict(seed=-1), "seed must be a whole number"),
+    (dict(seed=1.5), "seed must be a whole number"),
 ])
 def test_nonsense_networks_are_refused(kwargs, message):
     arguments = dict(sizes=[784, 30, 10]) | kwargs
     with pytest.raises(UsageError, match=message):
         Network(arguments.pop("sizes"), **arguments)
+
+
+def test_a_mini_batch_larger_than_the_training_set_is_one_full_batch_step():
+    data = random_data(np.random.default_rng(0), 20, 4, 2)
+    whole, huge = Network([4, 3, 2], seed=0), Network([4, 3, 2], seed=0)
+    whole.SGD(data, 2, 20, 1.0)
+    huge.SGD(data, 2, 10**9, 1.0)       # no buffer of 10**9 rows: capped at the 20 examples
+    for a, b in zip(whole.weights + whole.biases, huge.weights + huge.biases):
+        np.testing.assert_array_equal(a, b)

@@ -36,6 +36,8 @@ def assert_one_line_error(result, status, fragment):
     (["--schedule", "halve"], "--schedule halve needs --early-stopping"),
     (["--model", "no/such/folder/net.npz"], "folder no/such/folder does not exist"),
     (["--eta", "fast"], "invalid float value"),
+    (["--seed", "-1"], "--seed must be a whole number of at least 0"),
+    (["--model", "."], "it is a folder"),
 ])
 def test_nonsense_is_refused_in_one_line_with_status_2(tmp_path, flags, fragment):
     assert_one_line_error(digits("train", *flags, cwd=tmp_path), 2, fragment)
@@ -45,6 +47,12 @@ def test_missing_data_says_how_to_download_it(tmp_path):
     (tmp_path / "data").mkdir()
     result = digits("train", "--data", tmp_path / "empty", cwd=tmp_path)
     assert_one_line_error(result, 1, "make data")
+
+
+def test_a_network_too_large_for_memory_is_one_line(tmp_path, mnist_data_dir):
+    result = digits("train", "--data", mnist_data_dir, "--sizes", 784, 10**11, 10, "--quiet",
+                    "--model", tmp_path / "net.npz")
+    assert_one_line_error(result, 1, "not enough memory")
 
 
 def test_help_shows_the_books_defaults():
@@ -101,7 +109,16 @@ def test_early_stopping_reports_the_epoch_it_kept(tmp_path, mnist_data_dir):
     assert result.returncode == 0, result.stderr
     assert "kept the weights of epoch" in result.stdout
     meta = json.loads((tmp_path / "net.json").read_text())
-    assert meta["early_stopping_best_epoch"] in (1, 2, 3)
+    validation = meta["history"]["validation_accuracy"]
+    best = meta["early_stopping_best_epoch"]
+    # No-improvement-in-one: it keeps the first best epoch and stops one epoch after it
+    # (or runs all three epochs when each one improves).
+    assert best == validation.index(max(validation)) + 1
+    assert meta["epochs_run"] == len(validation) == (3 if best == 3 else best + 1)
+    # The saved weights are the kept epoch's: they score its validation accuracy again.
+    from digits.mnist import load_data
+    network, _ = model_file.load(tmp_path / "net.npz")
+    assert network.evaluate(load_data(mnist_data_dir)[1]) == validation[best - 1]
 
 
 def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir):

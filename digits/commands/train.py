@@ -87,6 +87,10 @@ def check_arguments(args):
         raise UsageError(f"--early-stopping must be 0 (off) or a number of epochs, got {args.early_stopping}")
     if args.schedule and not args.early_stopping:
         raise UsageError("--schedule halve needs --early-stopping N to say when to halve")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a whole number of at least 0, got {args.seed}")
+    if args.model.is_dir():
+        raise UsageError(f"cannot save to {args.model}: it is a folder")
     if not args.model.parent.is_dir():
         raise UsageError(f"cannot save to {args.model}: the folder {args.model.parent} does not exist")
     if args.model.suffix != ".npz":
@@ -116,7 +120,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from .. import model_file
-    from ..download import FILES
+    from ..download import sha256_of
     from ..mnist import load_data
     from ..network import Network
     from ..report import epoch_line
@@ -189,7 +193,8 @@ def run(args) -> int:
         "best_epoch": best + 1,
         "early_stopping_best_epoch": history.best_epoch,
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data_sha256": {name.removesuffix(".gz"): digest for name, digest in FILES.items()},
+        "data_sha256": {path.name: sha256_of(path) for path in sorted(args.data.iterdir())
+                        if path.name.startswith(("train-", "t10k-")) and path.is_file()},
     }
     model_file.save(network, args.model, metadata, history)
     print(f"Saved the network to {args.model}")
