@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -182,7 +182,10 @@ def _table():
         Experiment("ch3-l2-100-long", 3,
                    "[784, 100, 10], cross-entropy, large init, eta 0.1, lambda 5.0, 60 epochs",
                    "98.04%", {"": sgd([784, 100, 10], 0.1, 60, lmbda=5.0)},
-                   check=lambda r: [_near(r, 98.04, "best")]),
+                   check=lambda r: [_near(r, 98.04, "best")],
+                   deviation="book.md names no cost or initialisation for this run; the book's "
+                             "text runs it on from ch3-l2-100, with the cross-entropy cost and "
+                             "the large initialisation, and so do we"),
         Experiment("ch3-init", 3,
                    "[784, 30, 10] and [784, 100, 10], cross-entropy, eta 0.1, lambda 5.0, "
                    "30 epochs: large vs default initialisation",
@@ -631,7 +634,7 @@ class Claim:
     book: str
     ours: str
     agrees: bool
-    notes: list = field(default_factory=list)
+    caveat: str = ""    # shown beside the verdict, e.g. when only some seeds agree
 
 
 def runs(result, variant="") -> list:
@@ -663,11 +666,18 @@ def contains(numbers, number, tolerance=TOLERANCE) -> bool:
 _MEASURES = {"best": "best epoch", "final": "final", "first": "first epoch"}
 
 
+def _seeds_caveat(numbers, agreeing) -> str:
+    """"on 1 of 3 seeds" when the range agrees only thanks to some of its seeds."""
+    count = sum(agreeing)
+    return "" if count == len(numbers) else f"{count} of {len(numbers)} seeds within {TOLERANCE:g} points"
+
+
 def _near(result, number, measure, variant="") -> Claim:
     numbers = values(result, measure, variant)
     label = _MEASURES[measure] if result["id"] not in ("baseline-random", "baseline-darkness") else ""
     ours = f"{label} {spread(numbers)}".strip()
-    return Claim(f"{number:g}%", ours, contains(numbers, number))
+    return Claim(f"{number:g}%", ours, contains(numbers, number),
+                 _seeds_caveat(numbers, [contains([x], number) for x in numbers]))
 
 
 def _below(result, limit, measure, variant="") -> Claim:
@@ -678,8 +688,10 @@ def _below(result, limit, measure, variant="") -> Claim:
 
 def _between(result, low, high, measure, variant="") -> Claim:
     numbers = values(result, measure, variant)
+    within = [low - TOLERANCE <= x <= high + TOLERANCE for x in numbers]
     overlaps = min(numbers) - TOLERANCE <= high and max(numbers) + TOLERANCE >= low
-    return Claim(f"{low:g}-{high:g}%", f"{_MEASURES[measure]} {spread(numbers)}", overlaps)
+    return Claim(f"{low:g}-{high:g}%", f"{_MEASURES[measure]} {spread(numbers)}", overlaps,
+                 _seeds_caveat(numbers, within))
 
 
 def _series(result, field_name, variant="", scale=None) -> np.ndarray:
@@ -700,11 +712,15 @@ def _check_overfit(result):
     test_cost = _series(result, "evaluation_cost")
     rising = [int(np.argmin(row)) + 1 for row in test_cost]
     best = test_accuracy.max(axis=1)
+    best_epochs = [int(np.argmax(row)) + 1 for row in test_accuracy]
     last = test_accuracy[:, -50:].mean(axis=1)
     claims = [
+        # (The book's "around epoch 280" is where its one run peaked; ours are shown, not
+        # checked: on a plateau that flat, the epoch of the highest point is noise.)
         Claim("test accuracy plateaus near 82.27%",
-              f"best epoch {spread(best)}; mean of the last 50 epochs {spread(last)}",
-              contains(best, 82.27)),
+              f"best epoch {spread(best)} (at epochs {', '.join(map(str, best_epochs))}); "
+              f"mean of the last 50 epochs {spread(last)}",
+              contains(best, 82.27), _seeds_caveat(best, [contains([x], 82.27) for x in best])),
         Claim("training accuracy reaches 100%",
               f"{spread(training_accuracy.max(axis=1))} at most",
               bool(np.all(training_accuracy.max(axis=1) >= 100.0))),
@@ -729,7 +745,7 @@ def _check_l2_1000(result):
         Claim("still improving at epoch 400",
               f"mean of the last {window} epochs minus the {window} before: "
               f"{spread(late - earlier, ' pp')}",
-              bool(np.mean(late - earlier) > 0)),
+              bool(np.all(late - earlier > 0))),
     ]
 
 
@@ -738,11 +754,13 @@ def _check_init(result):
     for hidden, about in ((30, 96.0), (100, 98.0)):
         large = f"{hidden} hidden, large init"
         default = f"{hidden} hidden, default init"
-        finals = {init: values(result, "best", name) for init, name in (("large", large), ("default", default))}
-        both = finals["large"] + finals["default"]
-        claims.append(Claim(f"about {about:g}% with {hidden} hidden, either init",
-                            f"large {spread(finals['large'])}, default {spread(finals['default'])}",
-                            contains(both, about)))
+        finals = {init: values(result, "final", name) for init, name in (("large", large), ("default", default))}
+        gap = float(np.mean(finals["default"]) - np.mean(finals["large"]))
+        claims.append(Claim(f"the same final accuracy, about {about:g}%, with {hidden} hidden",
+                            f"final: large {spread(finals['large'])}, default {spread(finals['default'])} "
+                            f"(default - large {gap:+.2f} points)",
+                            contains(finals["large"], about) and contains(finals["default"], about)
+                            and abs(gap) <= TOLERANCE))
         first_large, first_default = values(result, "first", large), values(result, "first", default)
         claims.append(Claim(f"default init gets there sooner ({hidden} hidden)",
                             f"after epoch 1: default {spread(first_default)}, large {spread(first_large)}",
