@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from .errors import DigitsError
+from .errors import DigitsError, UsageError
 
 
 @contextlib.contextmanager
@@ -44,6 +44,18 @@ def atomic_file(path, error=DigitsError):
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def check_png_path(path, what="draw") -> None:
+    """Refuse, before any work, a picture path that cannot be written: not ``.png``, a
+    folder, or in a folder that does not exist (raises UsageError)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"cannot {what} {path}: it is a folder")
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"cannot {what} {path}: the picture is a PNG, so name a .png file")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot {what} {path}: the folder {path.parent} does not exist")
 
 
 def write_atomically(path, data: bytes) -> None:

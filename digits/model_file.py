@@ -76,9 +76,13 @@ def load(path=DEFAULT_MODEL):
     that is not a digits model, or arrays whose shapes disagree with the sizes.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a network file (give the .npz file "
+                             "inside it)")
     if not path.is_file():
-        raise ModelFileError(f"no trained network at {path}; train one with `make train` "
-                             f"(or `python -m digits train --model {path}`)")
+        where = "" if path.is_absolute() else f" (in {Path.cwd()})"
+        raise ModelFileError(f"no trained network at {path}{where}; train one with `make train` "
+                             f"in the digits folder (or `python -m digits train --model {path}`)")
     with open(path, "rb") as file:
         if file.read(4) != b"PK\x03\x04":          # every .npz is a zip archive
             raise ModelFileError(f"{path} is not a digits network file (not an .npz archive)")

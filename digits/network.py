@@ -212,7 +212,7 @@ class Network:
         for matrices this small a second thread costs more than it saves
         (:mod:`digits.threads`).
         """
-        self._check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
+        self.check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
                                     early_stopping_n, schedule, validation_data)
         if test_data is not None and evaluation_data is not None:
             raise UsageError("give test_data or evaluation_data, not both")
@@ -492,8 +492,9 @@ class Network:
                    targets[start:stop] if with_targets else None)
 
     @staticmethod
-    def _check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
-                               early_stopping_n, schedule, validation_data):
+    def check_hyperparameters(epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0, momentum=0.0,
+                              early_stopping_n=0, schedule=None, validation_data=None):
+        """Raise UsageError for settings :meth:`SGD` would refuse (scripts check before work)."""
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise UsageError(f"epochs must be a whole number of at least 1, got {epochs!r}")
         if not isinstance(mini_batch_size, (int, np.integer)) or mini_batch_size < 1:

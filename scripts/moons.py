@@ -30,8 +30,8 @@ import numpy as np
 
 from digits.cli import ArgumentParser, exit_status
 from digits.dataset import DataSet
-from digits.errors import DigitsError, UsageError
-from digits.files import write_atomically
+from digits.errors import UsageError
+from digits.files import check_png_path, write_atomically
 from digits.network import Network
 from digits.plots import png_bytes
 
@@ -196,9 +196,10 @@ def run(args) -> int:
     """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
     if any(hidden < 1 for hidden in args.hidden):
         raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
-    if not args.output.parent.is_dir():
-        raise DigitsError(f"cannot draw {args.output}: the folder {args.output.parent} "
-                          "does not exist")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a whole number of at least 0, got {args.seed}")
+    Network.check_hyperparameters(args.epochs, args.points, args.eta, args.lmbda)
+    check_png_path(args.output)
     training_data = make_moons(args.points, args.noise, args.seed)
     print(f"two moons: {len(training_data)} points, noise {args.noise}, seed {args.seed}; "
           f"full-batch gradient descent, {args.epochs} epochs, eta {args.eta}, "

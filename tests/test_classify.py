@@ -127,6 +127,19 @@ def test_each_bad_file_gets_one_line_and_the_others_are_still_read(drawn_files, 
     assert "Traceback" not in result.stderr
 
 
+def test_json_keeps_a_line_for_a_picture_it_could_not_read(drawn_files, network_file, tmp_path):
+    (first, label), (second, _), *_ = drawn_files
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    result = classify("--json", "--model", network_file, first, empty, second)
+    assert result.returncode == 1
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["file"] for answer in answers] == [str(first), str(empty), str(second)]
+    assert answers[0]["digit"] == label and "error" not in answers[0]
+    assert "empty" in answers[1]["error"] and "digit" not in answers[1]
+    assert len(result.stderr.splitlines()) == 1 and str(empty) in result.stderr
+
+
 def test_preview_writes_a_png_with_a_row_per_picture(drawn_files, network_file, tmp_path):
     one, two = tmp_path / "one.png", tmp_path / "two.png"
     assert classify("--model", network_file, "--preview", one, drawn_files[0][0]).returncode == 0

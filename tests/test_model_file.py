@@ -169,3 +169,8 @@ def test_random_bytes_are_not_a_network_file(tmp_path):
     path.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(ModelFileError, match="is not a digits network file \\(not an .npz archive\\)"):
         model_file.load(path)
+
+
+def test_a_folder_is_not_a_network_file(tmp_path):
+    with pytest.raises(ModelFileError, match="is a folder, not a network file"):
+        model_file.load(tmp_path)

@@ -86,9 +86,20 @@ def test_a_nonsense_learning_rate_is_one_line_and_exit_status_2(tmp_path, capsys
     assert not output.exists()
 
 
-def test_a_missing_output_folder_is_refused_before_training(tmp_path, capsys):
-    missing = tmp_path / "no-such-folder" / "moons.png"
-    assert moons.main(["--output", str(missing)]) == 1
+@pytest.mark.parametrize("flags, fragment", [
+    (["--output", "{tmp}/no-such-folder/moons.png"], "does not exist"),
+    (["--output", "{tmp}"], "it is a folder"),
+    (["--output", "{tmp}/moons.txt"], "name a .png file"),
+    (["--seed", "-1"], "--seed must be a whole number"),
+    (["--epochs", "0"], "epochs"),
+    (["--lmbda", "-1"], "lmbda"),
+])
+def test_nonsense_is_refused_in_one_line_before_any_training(tmp_path, capsys, flags, fragment):
+    flags = [flag.format(tmp=tmp_path) for flag in flags]
+    if "--output" not in flags:
+        flags += ["--output", str(tmp_path / "moons.png")]
+    assert moons.main(flags) == 2
     captured = capsys.readouterr()
-    assert "does not exist" in captured.err and captured.err.count("\n") == 1
-    assert captured.out == ""
+    assert fragment in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""          # refused before the header: nothing was trained
+    assert not (tmp_path / "moons.png").exists()

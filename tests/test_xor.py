@@ -66,3 +66,19 @@ def test_printing_every_zero_epochs_is_one_line_and_exit_status_2(tmp_path, caps
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "--print-every" in error
     assert not output.exists()
+
+
+@pytest.mark.parametrize("flags, fragment", [
+    (["--output", "{tmp}"], "it is a folder"),
+    (["--output", "{tmp}/xor.txt"], "name a .png file"),
+    (["--seed", "-1"], "--seed must be a whole number"),
+    (["--eta", "0"], "eta"),
+])
+def test_nonsense_is_refused_in_one_line_before_any_training(tmp_path, capsys, flags, fragment):
+    flags = [flag.format(tmp=tmp_path) for flag in flags]
+    if "--output" not in flags:
+        flags += ["--output", str(tmp_path / "xor.png")]
+    assert xor.main(flags) == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""

@@ -24,6 +24,8 @@ import numpy as np
 
 from ..errors import UsageError
 
+PREVIEW_LIMIT = 24     # pictures drawn by --preview (one row each); the rest are only printed
+
 CONFIDENCE_HELP = ("confidence is a digit's share of the ten outputs (a_j / sum of a): the "
                    "book's sigmoid outputs do not add up to 1, so they are not probabilities")
 
@@ -37,10 +39,12 @@ def configure(parser):
                         help="the trained network (`make train` saves it there)")
     parser.add_argument("--json", action="store_true",
                         help='one JSON object per picture: {"file", "digit", "scores"}, where '
-                             'scores are the ten raw outputs of the network')
+                             'scores are the ten raw outputs of the network ({"file", "error"} '
+                             'for a picture that could not be read)')
     parser.add_argument("--preview", type=Path, metavar="PATH",
-                        help="also write a PNG showing each picture, the 28x28 image the "
-                             "network sees, and its ten outputs")
+                        help="also write a PNG showing each picture (the first "
+                             f"{PREVIEW_LIMIT}), the 28x28 image the network sees, and its "
+                             "ten outputs")
 
 
 def shares(outputs: np.ndarray) -> np.ndarray:
@@ -80,50 +84,60 @@ def run(args) -> int:
     network, _ = model_file.load(args.model)
     check_network(network, args.model)
 
-    read = []          # (name, picture, 28x28) for every picture that could be prepared
-    failed = 0
+    # Each picture is read, prepared, classified and printed before the next is opened,
+    # so memory stays that of one picture however many are given; only the first
+    # PREVIEW_LIMIT are kept for --preview.
+    shown = []         # (name, picture, 28x28, outputs) for the preview
+    failed = read = 0
     for path in args.images:
         try:
             picture = read_picture(path)
-            read.append((str(path), picture, prepare(picture)))
+            image = prepare(picture)
         except PictureError as error:
             message = str(error)
             if not message.startswith(f"{path}:"):
                 message = f"{path}: {message}"
             print(f"digits classify: {message}", file=sys.stderr)
+            if args.json:      # a line for every input, so the lines pair with the files
+                print(json.dumps({"file": str(path), "error": message.removeprefix(f"{path}: ")}),
+                      flush=True)
             failed += 1
+            continue
+        read += 1
+        column = network.feedforward(image.reshape(-1, 1).astype(network.dtype))[:, 0]
+        if args.json:
+            print(json.dumps({"file": str(path), "digit": int(column.argmax()),
+                              "scores": [round(float(score), 6) for score in column]}), flush=True)
+        else:
+            print(describe(str(path), column), flush=True)
+        if args.preview is not None and len(shown) < PREVIEW_LIMIT:
+            shown.append((str(path), picture, image, column))
 
-    if read:
-        inputs = np.stack([image.reshape(-1) for _, _, image in read], axis=1)
-        outputs = network.feedforward(inputs.astype(network.dtype))
-        for (name, _, _), column in zip(read, outputs.T):
-            if args.json:
-                print(json.dumps({"file": name, "digit": int(column.argmax()),
-                                  "scores": [round(float(score), 6) for score in column]}))
-            else:
-                print(describe(name, column))
-        if args.preview is not None:
-            write_preview(args.preview, read, outputs)
-            if not args.json:
-                print(f"Wrote the preview to {args.preview}")
+    if args.preview is not None and shown:
+        write_preview(args.preview, shown)
+        if not args.json:
+            more = f" (the first {PREVIEW_LIMIT} of {read} pictures)" if read > PREVIEW_LIMIT else ""
+            print(f"Wrote the preview to {args.preview}{more}")
     elif args.preview is not None:
         print("digits classify: no picture could be read, so no preview was written",
               file=sys.stderr)
     return 1 if failed else 0
 
 
-def write_preview(path, read, outputs):
-    """A PNG with one row per picture: the picture, what the network sees, its outputs."""
+def write_preview(path, shown):
+    """A PNG with one row per picture: the picture, what the network sees, its outputs.
+
+    ``shown`` holds ``(name, picture, 28x28 image, outputs)`` per picture.
+    """
     from matplotlib.figure import Figure
 
     from ..files import write_atomically
 
-    rows = len(read)
+    rows = len(shown)
     figure = Figure(figsize=(9, 2.6 * rows), layout="constrained")
     axes = figure.subplots(rows, 3, squeeze=False, width_ratios=[1, 1, 1.6])
-    confidence = shares(outputs)
-    for (name, picture, image), column, share, (left, middle, right) in zip(
-            read, outputs.T, confidence.T, axes):
+    for (name, picture, image, column), (left, middle, right) in zip(shown, axes):
+        share = shares(column.reshape(-1, 1))[:, 0]
         digit = int(column.argmax())
         if picture.shape[2] == 1:
             left.imshow(picture[:, :, 0], cmap="gray", vmin=0, vmax=1)

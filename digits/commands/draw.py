@@ -270,6 +270,12 @@ def display_problem() -> str | None:
         from matplotlib import rcsetup
         interactive = rcsetup.interactive_bk
     if backend.lower() not in {name.lower() for name in interactive}:
+        display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if display and "MPLBACKEND" not in os.environ:
+            # matplotlib tried the window backends, none could reach the display, and
+            # it fell back to drawing into memory only.
+            return (f"cannot open a window on the display {display} (matplotlib found no "
+                    f"window system there and fell back to its {backend} backend)")
         return f"matplotlib has no window to draw in (its backend is {backend})"
     return None
 
