@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_seed(seed) -> None:
+    """Refuse a ``--seed`` below 0 (numpy's generators take none) before any work is done."""
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed must be a whole number of at least 0, got {seed}")
+
+
 def exit_status(action, name, interrupted="interrupted") -> int:
     """Run ``action()`` and return its exit status for the shell.
 

@@ -17,11 +17,16 @@ def epoch_line(epoch, history, evaluation_name="test") -> str:
     ``evaluation_name`` says what the evaluation data were ("test", "validation").
     """
     seconds = history.seconds[-1]
+    # The accuracy the line leads with: the evaluation data's, or the validation data's
+    # when those are what is watched (early stopping on validation data alone).
     if history.evaluation_accuracy:
-        correct, total = history.evaluation_accuracy[-1], history.n_evaluation
-        parts = [f"{correct} / {total} ({percent(correct, total)}, {seconds:.2f} s)"]
+        watched = history.evaluation_accuracy, history.n_evaluation
     elif history.validation_accuracy and evaluation_name == "validation":
-        correct, total = history.validation_accuracy[-1], history.n_validation
+        watched = history.validation_accuracy, history.n_validation
+    else:
+        watched = None
+    if watched:
+        correct, total = watched[0][-1], watched[1]
         parts = [f"{correct} / {total} ({percent(correct, total)}, {seconds:.2f} s)"]
     else:
         parts = [f"trained ({seconds:.2f} s)"]

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, exit_status
+from digits.cli import ArgumentParser, check_seed, exit_status
 from digits.dataset import DataSet
 from digits.errors import UsageError
 from digits.files import check_png_path, write_atomically
@@ -196,8 +196,7 @@ def run(args) -> int:
     """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
     if any(hidden < 1 for hidden in args.hidden):
         raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a whole number of at least 0, got {args.seed}")
+    check_seed(args.seed)
     Network.check_hyperparameters(args.epochs, args.points, args.eta, args.lmbda)
     check_png_path(args.output)
     training_data = make_moons(args.points, args.noise, args.seed)

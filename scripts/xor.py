@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, exit_status
+from digits.cli import ArgumentParser, check_seed, exit_status
 from digits.dataset import DataSet
 from digits.errors import UsageError
 from digits.files import check_png_path, write_atomically
@@ -124,8 +124,7 @@ def run(args) -> int:
     """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
     if args.print_every < 1:
         raise UsageError(f"--print-every must be at least 1, got {args.print_every}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a whole number of at least 0, got {args.seed}")
+    check_seed(args.seed)
     Network.check_hyperparameters(args.epochs, 4, args.eta)
     check_png_path(args.output)
 

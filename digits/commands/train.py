@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cli import check_seed
 from ..errors import UsageError
 
 INPUTS, OUTPUTS = 784, 10
@@ -87,8 +88,7 @@ def check_arguments(args):
         raise UsageError(f"--early-stopping must be 0 (off) or a number of epochs, got {args.early_stopping}")
     if args.schedule and not args.early_stopping:
         raise UsageError("--schedule halve needs --early-stopping N to say when to halve")
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be a whole number of at least 0, got {args.seed}")
+    check_seed(args.seed)
     if args.model.is_dir():
         raise UsageError(f"cannot save to {args.model}: it is a folder")
     if not args.model.parent.is_dir():
