@@ -5,9 +5,11 @@ Every cost is a small class with two static methods, following chapter 3 of the 
 ``fn(a, y)``
     the cost of outputs ``a`` against desired outputs ``y``, summed over the columns
     (examples) of a mini-batch; divide by the number of examples for the mean;
-``delta(z, a, y, activation)``
+``delta(z, a, y, activation, out=None, scratch=None)``
     the error of the output layer, δ^L = ∂C/∂z^L, for weighted inputs ``z``, outputs
-    ``a = σ(z)`` and the output layer's ``activation`` (equation BP1).
+    ``a = σ(z)`` and the output layer's ``activation`` (equation BP1), written into
+    ``out`` when given (``scratch``, an array shaped like ``a``, saves the quadratic
+    cost an allocation for σ'(z)).  This is the one place BP1 is written.
 
 Inputs are arrays whose columns are examples: ``(n_out, m)``.
 """
@@ -33,9 +35,11 @@ class QuadraticCost:
         return 0.5 * float(np.sum((a - y) ** 2))
 
     @staticmethod
-    def delta(z, a, y, activation):
+    def delta(z, a, y, activation, out=None, scratch=None):
         """δ^L = (a - y) ⊙ σ'(z^L)  (BP1 with ∇_a C = a - y)."""
-        return (a - y) * activation.derivative(z, a)
+        out = np.subtract(a, y, out=out)
+        out *= activation.derivative(z, a, out=scratch)
+        return out
 
 
 class CrossEntropyCost:
@@ -53,9 +57,9 @@ class CrossEntropyCost:
         return float(-np.sum(y * np.log(a) + (1.0 - y) * np.log(1.0 - a)))
 
     @staticmethod
-    def delta(z, a, y, activation):
+    def delta(z, a, y, activation, out=None, scratch=None):
         """δ^L = a - y  (chapter 3, eq. 66); it needs sigmoid output neurons."""
-        return a - y
+        return np.subtract(a, y, out=out)
 
 
 class LogLikelihoodCost:
@@ -71,9 +75,9 @@ class LogLikelihoodCost:
         return float(-np.sum(y * np.log(np.clip(a, _EPSILON, 1.0))))
 
     @staticmethod
-    def delta(z, a, y, activation):
+    def delta(z, a, y, activation, out=None, scratch=None):
         """δ^L = a - y  (chapter 3, eq. 81, for softmax outputs)."""
-        return a - y
+        return np.subtract(a, y, out=out)
 
 
 COSTS = {cls.name: cls for cls in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from digits import activations, costs
-from digits import network as network_module
 from digits.dataset import DataSet
 from digits.network import Network
 from digits.threads import blas_thread_control, blas_thread_count, blas_threads
@@ -19,13 +18,21 @@ def random_data(rng, n, n_in, n_out, dtype=np.float64):
     return DataSet(rng.random((n, n_in)).astype(dtype), rng.integers(0, n_out, size=n), n_out)
 
 
-def test_in_place_sigmoid_and_derivative_are_the_activation_module_bit_for_bit():
+@pytest.mark.parametrize("activation", [activations.Sigmoid, activations.Tanh, activations.ReLU])
+def test_each_activation_writes_into_out_exactly_what_it_returns(activation):
     z = np.random.default_rng(0).normal(scale=20, size=(30, 10))
-    a = np.empty_like(z)
-    network_module._activate(activations.Sigmoid, z, out=a)
-    np.testing.assert_array_equal(a, activations.Sigmoid.fn(z))
-    derivative = network_module._derivative(activations.Sigmoid, z, a, out=np.empty_like(z))
-    np.testing.assert_array_equal(derivative, activations.Sigmoid.derivative(z, a))
+    a = activation.fn(z, out=np.empty_like(z))
+    np.testing.assert_array_equal(a, activation.fn(z))
+    derivative = activation.derivative(z, a, out=np.empty_like(z))
+    np.testing.assert_array_equal(derivative, activation.derivative(z, a))
+
+
+def test_the_sigmoid_in_place_is_the_books_formula():
+    z = np.random.default_rng(2).normal(scale=5, size=(30, 10))
+    a = activations.Sigmoid.fn(z, out=np.empty_like(z))
+    np.testing.assert_allclose(a, 1.0 / (1.0 + np.exp(-z)), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(activations.Sigmoid.derivative(z, a, out=np.empty_like(z)),
+                               np.exp(-z) / (1.0 + np.exp(-z)) ** 2, rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize("cost, output", [
@@ -34,14 +41,17 @@ def test_in_place_sigmoid_and_derivative_are_the_activation_module_bit_for_bit()
     (costs.CrossEntropyCost, activations.Sigmoid),
     (costs.LogLikelihoodCost, activations.Softmax),
 ])
-def test_in_place_output_error_is_the_costs_delta_bit_for_bit(cost, output):
+def test_each_output_error_writes_into_out_exactly_what_it_returns(cost, output):
     rng = np.random.default_rng(1)
     z = rng.normal(size=(10, 7))
     a = output.fn(z)
     y = np.eye(10)[:, rng.integers(0, 10, size=7)]
-    delta = network_module._output_error(cost, output, z, a, y, out=np.empty_like(z),
-                                         scratch=np.empty_like(z))
+    delta = cost.delta(z, a, y, output, out=np.empty_like(z), scratch=np.empty_like(z))
     np.testing.assert_array_equal(delta, cost.delta(z, a, y, output))
+    if cost is costs.QuadraticCost:
+        np.testing.assert_array_equal(delta, (a - y) * output.derivative(z, a))
+    else:
+        np.testing.assert_array_equal(delta, a - y)
 
 
 def sgd_by_hand(network, data, epochs, mini_batch_size, eta, **rules):

@@ -1,0 +1,484 @@
+"""The layers a network is built from: fully connected, softmax and convolution-pooling.
+
+A :class:`~digits.network.Network` is a list of layers chained by one loop, as in the
+book's chapter-6 code: each layer is told its input by the one before, computes its
+weighted inputs z and activations a, and on the way back computes its share of the
+four equations of backpropagation (chapter 2):
+
+* BP1  δ^L = ∇_a C ⊙ σ'(z^L): the output error, from the cost (:mod:`digits.costs`);
+* BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l): split between two layers here.  The layer
+  above computes the error it sends back, (w^(l+1))^T δ^(l+1) (``backward``), and the
+  layer below multiplies it by its own σ'(z^l) (``delta``);
+* BP3  ∂C/∂b^l = δ^l and BP4  ∂C/∂w^l = δ^l (a^(l-1))^T, summed over the mini-batch
+  (``backward``).
+
+Conventions that would otherwise surprise:
+
+* As in the book, the m examples of a mini-batch are the *columns* of a matrix: a fully
+  connected layer takes ``(n_in, m)`` and gives ``(n_out, m)``.  A convolutional layer
+  keeps its feature maps as ``(channels, m, height, width)``: channel first, then the
+  examples.  :class:`FullyConnected` flattens such maps into columns in the order
+  (channel, row, column), the order of the book's ``network3.py``.
+* Every array a forward or backward pass writes lives in a :class:`Workspace` that the
+  layer makes once per mini-batch size; training reuses it for every mini-batch, since
+  for arrays this small allocating one costs about as much as filling it.
+* ``backward`` receives δ already multiplied by the step's factor eta/m (see
+  :meth:`digits.network.Network.backprop`), so the gradients it writes carry it too.
+* Dropout (chapter 3, used in chapter 6) drops each *input* of a layer with
+  probability p while training.  The inputs kept are multiplied by 1/(1 - p)
+  ("inverted dropout"), so each neuron's expected weighted input is the same with and
+  without dropout and the trained network is used as it is, with every input.  The
+  book's ``network3.py`` instead multiplies the weights by (1 - p) when evaluating; the
+  two give the same expected input, and ours keeps evaluation free of any special case.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations as activations_module
+from .errors import UsageError
+
+INITIALISATIONS = ("default", "large", "network3", "zero")
+
+
+class Workspace:
+    """The arrays one layer writes for mini-batches of ``m`` examples (made once, reused)."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __repr__(self) -> str:
+        return f"Workspace(m={self.m}, arrays={sorted(self.__dict__)})"
+
+
+class Layer:
+    """What every layer has: weights, biases, an activation, and dropout on its inputs.
+
+    Subclasses set ``input_shape`` and ``output_shape`` (a tuple: ``(n,)`` for a column
+    of n neurons, ``(channels, height, width)`` for feature maps) and write
+    :meth:`forward`, :meth:`delta` and :meth:`backward`.
+    """
+
+    weights: np.ndarray
+    biases: np.ndarray
+
+    def __init__(self, activation, dropout, init):
+        self.activation = activations_module.get(activation)
+        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+            raise UsageError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        if init not in INITIALISATIONS:
+            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        self.dropout = float(dropout)
+        self.init = init
+        self.weights = self.biases = None
+        self._workspaces = {}
+
+    # -- sizes ---------------------------------------------------------------------------
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    def weight_shape(self) -> tuple:
+        raise NotImplementedError
+
+    def bias_shape(self) -> tuple:
+        raise NotImplementedError
+
+    def weight_scale(self) -> float:
+        """The standard deviation of the initial weights for ``self.init``."""
+        if self.init == "large":
+            return 1.0                                    # chapter 1: N(0, 1)
+        if self.init == "default":
+            return 1.0 / np.sqrt(self.fan_in())           # chapter 3: N(0, 1/n_in)
+        if self.init == "network3":
+            return 1.0 / np.sqrt(self.fan_out())          # the book's network3.py: N(0, 1/n_out)
+        return 0.0
+
+    # -- initialisation -----------------------------------------------------------------
+
+    def initialise_biases(self, rng, dtype):
+        """Biases from N(0, 1) (all but the ``zero`` initialisation)."""
+        if self.init == "zero":
+            self.biases = np.zeros(self.bias_shape(), dtype)
+        else:
+            self.biases = rng.standard_normal(self.bias_shape()).astype(dtype, copy=False)
+
+    def initialise_weights(self, rng, dtype):
+        """Weights from N(0, scale²), drawn in float64 and scaled in place (no extra copies)."""
+        if self.init == "zero":
+            self.weights = np.zeros(self.weight_shape(), dtype)
+            return
+        weights = rng.standard_normal(self.weight_shape())
+        scale = self.weight_scale()
+        if scale != 1.0:
+            weights *= scale
+        self.weights = weights.astype(dtype, copy=False)
+
+    # -- the passes ---------------------------------------------------------------------
+
+    def workspace(self, m, training) -> Workspace:
+        """This layer's arrays for mini-batches of ``m`` examples, made on first use."""
+        key = (m, training, self.weights.dtype)
+        if key not in self._workspaces:
+            self._workspaces[key] = self.make_workspace(m, training, self.weights.dtype)
+        return self._workspaces[key]
+
+    def forget_workspaces(self):
+        """Drop every cached workspace (after training, or when the weights change dtype)."""
+        self._workspaces = {}
+
+    def make_workspace(self, m, training, dtype) -> Workspace:
+        raise NotImplementedError
+
+    def forward(self, a, ws, rng=None):
+        raise NotImplementedError
+
+    def delta(self, error, ws):
+        """BP2's second half: δ = error ⊙ σ'(z), into ``ws.delta``; returns it."""
+        derivative = self.activation.derivative(ws.z, ws.a, out=ws.derivative)
+        return np.multiply(error, derivative, out=ws.delta)
+
+    def backward(self, delta, ws, propagate):
+        raise NotImplementedError
+
+    def regularised(self):
+        """The arrays L2 and L1 regularisation apply to: the weights, never the biases."""
+        return [self.weights]
+
+    def _drop(self, a, ws, rng):
+        """Dropout on the inputs while training: keep each with probability 1 - p, scaled by 1/(1 - p)."""
+        keep = 1.0 - self.dropout
+        np.less(rng.random(ws.mask.shape, dtype=np.float64 if ws.mask.dtype == np.float64
+                           else np.float32), keep, out=ws.mask)
+        ws.mask *= 1.0 / keep
+        return np.multiply(a, ws.mask, out=ws.dropped)
+
+
+class FullyConnected(Layer):
+    """``n_in`` inputs, ``n_out`` neurons, each input joined to each neuron (chapters 1-3).
+
+    z = w a + b and a' = σ(z) (chapter 1, eq. 22), for the m columns of a mini-batch at
+    once.  ``weights`` is ``(n_out, n_in)``: ``weights[j, k]`` joins input k to neuron j,
+    as in the book; ``biases`` is the column ``(n_out, 1)``.  The input may be feature maps
+    from a :class:`ConvPool` layer: they are flattened, channel by channel, into columns.
+
+    ``init``: ``"default"`` N(0, 1/n_in) (chapter 3), ``"large"`` N(0, 1) (chapter 1),
+    ``"network3"`` N(0, 1/n_out) (the book's chapter-6 code), ``"zero"``.
+    """
+
+    def __init__(self, n_in, n_out, activation="sigmoid", dropout=0.0, init="default"):
+        super().__init__(activation, dropout, init)
+        shape = tuple(n_in) if isinstance(n_in, (tuple, list)) else (n_in,)
+        if not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape + (n_out,)):
+            raise UsageError(f"a fully connected layer needs at least one input and one neuron, "
+                             f"got {n_in} -> {n_out}")
+        self.input_shape = tuple(int(n) for n in shape)
+        self.output_shape = (int(n_out),)
+
+    def __repr__(self) -> str:
+        extra = f", dropout={self.dropout:g}" if self.dropout else ""
+        return (f"{type(self).__name__}({self.n_in} -> {self.n_out}, {self.activation.name}"
+                f"{extra}, init={self.init!r})")
+
+    def fan_in(self):
+        return self.n_in
+
+    def fan_out(self):
+        return self.n_out
+
+    def weight_shape(self):
+        return (self.n_out, self.n_in)
+
+    def bias_shape(self):
+        return (self.n_out, 1)
+
+    def make_workspace(self, m, training, dtype):
+        ws = Workspace(m)
+        ws.z = np.empty((self.n_out, m), dtype)
+        ws.a = np.empty((self.n_out, m), dtype)
+        if len(self.input_shape) > 1:           # feature maps, flattened into columns
+            ws.columns = np.empty((self.n_in, m), dtype)
+        if training:
+            ws.derivative = np.empty((self.n_out, m), dtype)
+            ws.delta = np.empty((self.n_out, m), dtype)
+            ws.error = np.empty((self.n_in, m), dtype)
+            ws.nabla_w = np.empty(self.weight_shape(), dtype)
+            ws.nabla_b = np.empty(self.bias_shape(), dtype)
+            if self.dropout:
+                ws.mask = np.empty((self.n_in, m), dtype)
+                ws.dropped = np.empty((self.n_in, m), dtype)
+        return ws
+
+    def forward(self, a, ws, rng=None):
+        """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
+        if a.ndim == 4:                         # (channels, m, height, width) -> columns
+            c, m, h, w = a.shape
+            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))
+            a = ws.columns
+        if rng is not None and self.dropout:
+            a = self._drop(a, ws, rng)
+        ws.a_in = a
+        np.matmul(self.weights, a, out=ws.z)
+        ws.z += self.biases
+        return self.activation.fn(ws.z, out=ws.a)
+
+    def backward(self, delta, ws, propagate):
+        """BP3 and BP4 for this layer, and, if ``propagate``, the error w^T δ for the layer below.
+
+        ``delta`` is δ for this layer, ``(n_out, m)``; the gradients go to ``ws.nabla_b``
+        and ``ws.nabla_w``.  Returns the error in the shape of this layer's input.
+        """
+        # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
+        # (a microsecond each, thousands of times per epoch).
+        np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
+        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                       # BP4
+        if not propagate:
+            return None
+        error = np.matmul(self.weights.T, delta, out=ws.error)            # BP2: (w^T δ)
+        if self.dropout:
+            error *= ws.mask                   # a dropped input had no effect on the cost
+        if len(self.input_shape) > 1:          # back into (channels, m, height, width)
+            c, h, w = self.input_shape
+            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)
+        return error
+
+
+class Softmax(FullyConnected):
+    """The softmax output layer of chapters 3 and 6, to be used with the log-likelihood cost.
+
+    A fully connected layer whose activation is softmax; its weights and biases start
+    at zero, as in the book's ``network3.py`` (the softmax's outputs then start equal).
+    """
+
+    def __init__(self, n_in, n_out=10, dropout=0.0, init="zero"):
+        super().__init__(n_in, n_out, activation="softmax", dropout=dropout, init=init)
+
+    def __repr__(self) -> str:
+        extra = f", dropout={self.dropout:g}" if self.dropout else ""
+        return f"Softmax({self.n_in} -> {self.n_out}{extra}, init={self.init!r})"
+
+
+POOLINGS = ("max", "l2")
+
+
+class ConvPool(Layer):
+    """A convolutional layer followed by 2x2 pooling (chapter 6): local receptive fields,
+    shared weights and biases.
+
+    Each of ``filters`` feature maps looks at every ``filter_size`` x ``filter_size``
+    region (local receptive field) of the input, stride 1, no padding, with one set of
+    shared weights per map; then each 2x2 block of the map is pooled into one number,
+    and the activation of (pooled + bias), one bias per map, is the layer's output:
+
+        z_conv[f, y, x] = Σ_c Σ_i Σ_j w[f, c, i, j] a_in[c, y + i, x + j]
+        z[f, y, x] = pool(z_conv[f, 2y:2y+2, 2x:2x+2]) + b[f],    a = σ(z)
+
+    ``pooling="max"`` takes the largest of the four; ``"l2"`` the square root of the sum
+    of their squares.  ``input_shape`` is ``(channels, height, width)``: ``(1, 28, 28)``
+    for MNIST.  ``weights`` has the shape of the book's ``network3.py`` filters,
+    ``(filters, channels, filter_size, filter_size)``; ``biases`` is ``(filters,)``.
+
+    Backpropagation through the layer: δ = ∂C/∂z is sent back through the pooling to
+    the positions that produced each pooled value (for max-pooling, the largest of the
+    four; ties go to the first), giving δ_conv; then
+
+        ∂C/∂b[f] = Σ δ[f, ...]                                           (BP3)
+        ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
+        error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
+
+    How it is computed: each image's rows are laid end to end, so that shifting the
+    input by (i, j) is shifting one long row by i * width + j.  The input of every
+    position and offset is copied into one matrix (``ws.cols``, "im2col": channels x
+    offsets rows, one column per output position), and each sum above becomes a single
+    matrix product.  Positions are computed over the full width of the input; the
+    last filter_size - 1 of each row straddle two rows, are never pooled, and get δ = 0.
+    That wastes some arithmetic but turns the copies into long contiguous runs.
+    """
+
+    def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
+                 dropout=0.0, init="default"):
+        super().__init__(activation, dropout, init)
+        if dropout:
+            raise UsageError("a convolutional layer takes no dropout (as in the book): its "
+                             "shared weights already resist overfitting")
+        if pooling not in POOLINGS:
+            raise UsageError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
+        shape = tuple(input_shape)
+        if len(shape) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape):
+            raise UsageError(f"a convolutional layer's input is (channels, height, width), got {input_shape}")
+        if not (isinstance(filters, (int, np.integer)) and filters >= 1):
+            raise UsageError(f"a convolutional layer needs at least one filter, got {filters!r}")
+        if not (isinstance(filter_size, (int, np.integer)) and filter_size >= 1):
+            raise UsageError(f"the filter size must be a whole number of at least 1, got {filter_size!r}")
+        channels, height, width = (int(n) for n in shape)
+        conv_h, conv_w = height - filter_size + 1, width - filter_size + 1
+        if conv_h < 2 or conv_w < 2:
+            raise UsageError(f"{filter_size}x{filter_size} filters do not fit a {height}x{width} input "
+                             f"with room for 2x2 pooling")
+        if conv_h % 2 or conv_w % 2:
+            raise UsageError(f"{filter_size}x{filter_size} filters over a {height}x{width} input give "
+                             f"{conv_h}x{conv_w} maps, which 2x2 pooling cannot tile; choose a filter "
+                             f"size that leaves an even number of rows and columns")
+        self.input_shape = (channels, height, width)
+        self.filters, self.filter_size, self.pooling = int(filters), int(filter_size), pooling
+        self.conv_shape = (conv_h, conv_w)
+        self.output_shape = (self.filters, conv_h // 2, conv_w // 2)
+
+    def __repr__(self) -> str:
+        c, h, w = self.input_shape
+        k = self.filter_size
+        return (f"ConvPool({c}x{h}x{w} -> {self.filters} filters {k}x{k}, {self.pooling} pooling 2x2 "
+                f"-> {'x'.join(map(str, self.output_shape))}, {self.activation.name}, init={self.init!r})")
+
+    def fan_in(self):
+        return self.input_shape[0] * self.filter_size ** 2
+
+    def fan_out(self):
+        # As in network3.py: each input reaches filters x filter area outputs, pooled 4 to 1.
+        return self.filters * self.filter_size ** 2 / 4
+
+    def weight_shape(self):
+        return (self.filters, self.input_shape[0], self.filter_size, self.filter_size)
+
+    def bias_shape(self):
+        return (self.filters,)
+
+    def make_workspace(self, m, training, dtype):
+        c, height, width = self.input_shape
+        k, f = self.filter_size, self.filters
+        conv_h, conv_w = self.conv_shape
+        pool_h, pool_w = self.output_shape[1:]
+        positions = conv_h * width                 # full-width output positions per image
+        ws = Workspace(m)
+        ws.positions = positions
+        # Each image's pixels end to end, with room for the last offset (k - 1) to run on.
+        ws.x = np.zeros((c, m, height * width + k - 1), dtype)
+        ws.cols = np.empty((c, k, k, m, positions), dtype)
+        ws.z_conv = np.empty((f, m * positions), dtype)
+        ws.rows = np.empty((f, m, pool_h, width), dtype)        # after pooling pairs of rows
+        ws.z = np.empty((f, m, pool_h, pool_w), dtype)
+        ws.a = np.empty((f, m, pool_h, pool_w), dtype)
+        if self.pooling == "l2":
+            ws.squares = np.empty((f, m * positions), dtype)
+        if training:
+            ws.pooled = np.empty((f, m, pool_h, pool_w), dtype)
+            ws.derivative = np.empty((f, m, pool_h, pool_w), dtype)
+            ws.delta = np.empty((f, m, pool_h, pool_w), dtype)
+            ws.first = np.empty((f, m, pool_h, width), dtype)    # which of a pair was larger
+            ws.delta_rows = np.zeros((f, m, pool_h, width), dtype)
+            ws.delta_conv = np.empty((f, m * positions), dtype)
+            ws.nabla_w = np.empty(self.weight_shape(), dtype)
+            ws.nabla_b = np.empty(self.bias_shape(), dtype)
+            ws.error_cols = np.empty((c * k * k, m * positions), dtype)
+            ws.error = np.zeros((c, m, height * width + k - 1), dtype)
+        return ws
+
+    # -- forward ----------------------------------------------------------------------
+
+    def forward(self, a, ws, rng=None):
+        """Convolution, pooling, a = σ(pooled + b); ``a`` is columns or (channels, m, h, w)."""
+        c, height, width = self.input_shape
+        m = ws.m
+        image = ws.x[:, :, :height * width]
+        if a.ndim == 2:                                     # the network's input columns
+            np.copyto(image, a.reshape(c, height * width, m).transpose(0, 2, 1))
+        else:
+            np.copyto(image, a.reshape(c, m, height * width))
+        self._im2col(ws)
+        filters = self.weights.reshape(self.filters, -1)             # (f, c*k*k)
+        np.matmul(filters, ws.cols.reshape(filters.shape[1], -1), out=ws.z_conv)
+        pooled = self._pool(ws)
+        np.add(pooled, self.biases.reshape(-1, 1, 1, 1), out=ws.z)
+        return self.activation.fn(ws.z, out=ws.a)
+
+    def _im2col(self, ws):
+        """ws.cols[c, i, j, image, p] = input[c, image, p + i * width + j]: one copy per offset."""
+        width, k, positions = self.input_shape[2], self.filter_size, ws.positions
+        for i in range(k):
+            for j in range(k):
+                shift = i * width + j
+                ws.cols[:, i, j] = ws.x[:, :, shift:shift + positions]
+
+    def _conv_maps(self, array, ws):
+        """A ``(filters, m * positions)`` array as maps ``(filters, m, conv_h, width)``."""
+        return array.reshape(self.filters, ws.m, self.conv_shape[0], self.input_shape[2])
+
+    def _pool(self, ws):
+        """2x2 pooling of z_conv in two steps: pairs of rows, then pairs of columns."""
+        conv_w = self.conv_shape[1]
+        maps = self._conv_maps(ws.z_conv, ws)
+        if self.pooling == "max":
+            np.maximum(maps[:, :, 0::2], maps[:, :, 1::2], out=ws.rows)
+            out = ws.pooled if hasattr(ws, "pooled") else ws.z
+            return np.maximum(ws.rows[..., 0:conv_w:2], ws.rows[..., 1:conv_w:2], out=out)
+        squares = self._conv_maps(np.square(ws.z_conv, out=ws.squares), ws)
+        np.add(squares[:, :, 0::2], squares[:, :, 1::2], out=ws.rows)
+        out = ws.pooled if hasattr(ws, "pooled") else ws.z
+        np.add(ws.rows[..., 0:conv_w:2], ws.rows[..., 1:conv_w:2], out=out)
+        return np.sqrt(out, out=out)
+
+    # -- backward ---------------------------------------------------------------------
+
+    def backward(self, delta, ws, propagate):
+        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its output."""
+        np.add.reduce(delta, axis=(1, 2, 3), out=ws.nabla_b)                   # BP3
+        delta_conv = self._unpool(delta, ws)
+        cols = ws.cols.reshape(-1, ws.m * ws.positions)
+        np.matmul(delta_conv, cols.T, out=ws.nabla_w.reshape(self.filters, -1))  # BP4
+        if not propagate:
+            return None
+        filters = self.weights.reshape(self.filters, -1)
+        np.matmul(filters.T, delta_conv, out=ws.error_cols)                     # BP2: w^T δ
+        return self._col2im(ws)
+
+    def _unpool(self, delta, ws):
+        """δ_conv: δ sent back through the pooling to the positions it came from."""
+        conv_w = self.conv_shape[1]
+        rows, first = ws.rows, ws.first
+        delta_rows = ws.delta_rows          # its last columns stay 0: positions never pooled
+        maps = self._conv_maps(ws.z_conv, ws)
+        delta_conv = self._conv_maps(ws.delta_conv, ws)
+        left, right = delta_rows[..., 0:conv_w:2], delta_rows[..., 1:conv_w:2]
+        if self.pooling == "max":
+            # Of each pair, the larger (the first if equal) gets all of δ, the other none.
+            chosen = first[..., :conv_w // 2]
+            np.greater_equal(rows[..., 0:conv_w:2], rows[..., 1:conv_w:2], out=chosen)
+            np.multiply(delta, chosen, out=left)
+            np.subtract(delta, left, out=right)
+            np.greater_equal(maps[:, :, 0::2], maps[:, :, 1::2], out=first)
+            np.multiply(delta_rows, first, out=delta_conv[:, :, 0::2])
+            np.subtract(delta_rows, delta_conv[:, :, 0::2], out=delta_conv[:, :, 1::2])
+        else:
+            # p = sqrt(Σ z²), so ∂p/∂z = z / p for each of the four (0 where p is 0).
+            pooled = ws.pooled
+            scaled = np.divide(delta, pooled, out=ws.derivative, where=pooled > 0)
+            scaled[pooled <= 0] = 0.0
+            np.copyto(left, scaled)
+            np.copyto(right, scaled)
+            np.copyto(delta_conv[:, :, 0::2], delta_rows)
+            np.copyto(delta_conv[:, :, 1::2], delta_rows)
+            ws.delta_conv *= ws.z_conv
+        return ws.delta_conv
+
+    def delta(self, error, ws):
+        derivative = self.activation.derivative(ws.z, ws.a, out=ws.derivative)
+        return np.multiply(error, derivative, out=ws.delta)
+
+    def _col2im(self, ws):
+        """The error for the input: each column of error_cols added back where it was copied from."""
+        c, height, width = self.input_shape
+        k, positions = self.filter_size, ws.positions
+        error = ws.error
+        error.fill(0.0)
+        columns = ws.error_cols.reshape(c, k, k, ws.m, positions)
+        for i in range(k):
+            for j in range(k):
+                shift = i * width + j
+                error[:, :, shift:shift + positions] += columns[:, i, j]
+        return error[:, :, :height * width].reshape(c, ws.m, height, width)
