@@ -186,6 +186,12 @@ class FullyConnected(Layer):
         return (f"{type(self).__name__}({self.n_in} -> {self.n_out}, {self.activation.name}"
                 f"{extra}, init={self.init!r})")
 
+    def describe(self) -> dict:
+        """The layer as plain data, for the model file's JSON (:func:`from_description`)."""
+        return {"type": "fully_connected", "n_in": self.n_in, "n_out": self.n_out,
+                "input_shape": list(self.input_shape), "activation": self.activation.name,
+                "dropout": self.dropout, "init": self.init}
+
     def fan_in(self):
         return self.n_in
 
@@ -263,6 +269,9 @@ class Softmax(FullyConnected):
         extra = f", dropout={self.dropout:g}" if self.dropout else ""
         return f"Softmax({self.n_in} -> {self.n_out}{extra}, init={self.init!r})"
 
+    def describe(self) -> dict:
+        return dict(super().describe(), type="softmax")
+
 
 POOLINGS = ("max", "l2")
 
@@ -335,6 +344,11 @@ class ConvPool(Layer):
         k = self.filter_size
         return (f"ConvPool({c}x{h}x{w} -> {self.filters} filters {k}x{k}, {self.pooling} pooling 2x2 "
                 f"-> {'x'.join(map(str, self.output_shape))}, {self.activation.name}, init={self.init!r})")
+
+    def describe(self) -> dict:
+        return {"type": "conv_pool", "input_shape": list(self.input_shape), "filters": self.filters,
+                "filter_size": self.filter_size, "pooling": self.pooling,
+                "activation": self.activation.name, "init": self.init}
 
     def fan_in(self):
         return self.input_shape[0] * self.filter_size ** 2
@@ -482,3 +496,27 @@ class ConvPool(Layer):
                 shift = i * width + j
                 error[:, :, shift:shift + positions] += columns[:, i, j]
         return error[:, :, :height * width].reshape(c, ws.m, height, width)
+
+
+def from_description(description) -> Layer:
+    """The layer a :meth:`Layer.describe` dictionary describes (raises UsageError if it is not one)."""
+    if not isinstance(description, dict):
+        raise UsageError(f"a layer description is a JSON object, not {type(description).__name__}")
+    kind = description.get("type")
+    try:
+        if kind == "conv_pool":
+            return ConvPool(tuple(description["input_shape"]), description["filters"],
+                            filter_size=description["filter_size"], activation=description["activation"],
+                            pooling=description["pooling"], init=description.get("init", "default"))
+        if kind in ("fully_connected", "softmax"):
+            shape = description.get("input_shape") or [description["n_in"]]
+            n_in = tuple(shape) if len(shape) > 1 else shape[0]
+            if kind == "softmax":
+                return Softmax(n_in, description["n_out"], dropout=description.get("dropout", 0.0),
+                               init=description.get("init", "zero"))
+            return FullyConnected(n_in, description["n_out"], activation=description["activation"],
+                                  dropout=description.get("dropout", 0.0),
+                                  init=description.get("init", "default"))
+    except (KeyError, TypeError) as error:
+        raise UsageError(f"a {kind} layer description lacks or mistypes {error}") from None
+    raise UsageError(f"unknown layer type {kind!r}")

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import costs as costs_module
 from .dataset import DataSet
-from .errors import UsageError
+from .errors import DigitsError, UsageError
 from .layers import ConvPool, FullyConnected, Layer, Softmax
 from .threads import blas_threads
 from .training import SCHEDULES, GradientDescent, History, check_hyperparameters, sgd
@@ -38,6 +38,10 @@ from .training import SCHEDULES, GradientDescent, History, check_hyperparameters
 __all__ = ["Network", "History", "FullyConnected", "Softmax", "ConvPool", "SCHEDULES"]
 
 INITIALISATIONS = ("default", "large")
+
+
+class NotEnoughMemory(DigitsError):
+    """A network (or its training) would not fit in the memory available."""
 
 # How many examples evaluation feeds forward at a time: slices of a few hundred images
 # stay in the processor's cache while the layers work on them (faster than 10,000 at
@@ -71,10 +75,13 @@ class Network:
         the same seed and data give identical weights and accuracies, run after run.
     ``dtype``
         ``numpy.float64`` (the default) or ``numpy.float32`` (faster, same accuracy).
+    ``initialise``
+        False leaves the weights and biases unset, for a saved model's arrays to be
+        put in their place (``network.weights = ...``); nothing random is drawn.
     """
 
     def __init__(self, sizes, cost=None, activations="sigmoid", init=None, seed=None,
-                 dtype=np.float64):
+                 dtype=np.float64, initialise=True):
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise UsageError(f"dtype must be float32 or float64, not {dtype}")
@@ -103,7 +110,9 @@ class Network:
         self.dtype = dtype
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.initialise()
+        if initialise:
+            check_memory(self.parameter_count() * dtype.itemsize * 2, f"a {self.sizes} network's weights")
+            self.initialise()
 
     def initialise(self, init=None):
         """Draw fresh weights and biases for every layer.
@@ -163,10 +172,16 @@ class Network:
         if len(arrays) != len(self.layers):
             raise UsageError(f"{len(self.layers)} layers need {len(self.layers)} {name}, got {len(arrays)}")
         for layer, array in zip(self.layers, arrays):
-            expected = getattr(layer, name).shape
+            expected = layer.weight_shape() if name == "weights" else layer.bias_shape()
             if np.shape(array) != expected:
                 raise UsageError(f"{name} of shape {np.shape(array)} given to a layer that needs {expected}")
             setattr(layer, name, np.asarray(array, dtype=self.dtype))
+            layer.forget_workspaces()
+
+    def parameter_count(self) -> int:
+        """How many weights and biases the network has."""
+        return sum(int(np.prod(layer.weight_shape())) + int(np.prod(layer.bias_shape()))
+                   for layer in self.layers)
 
     @property
     def convolutional(self) -> bool:
@@ -399,6 +414,26 @@ class Network:
         return DataSet.from_pairs(data, n_out=self.sizes[-1])
 
     check_hyperparameters = staticmethod(check_hyperparameters)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_memory(needed, what):
+    """Refuse, in one line, to allocate ``needed`` bytes for ``what`` where they cannot fit."""
+    available = available_memory()
+    if available is not None and needed > available:
+        raise NotEnoughMemory(f"{what} need about {needed / 1e9:.1f} GB, and only "
+                              f"{available / 1e9:.1f} GB of memory are available")
 
 
 def _layers_from_sizes(sizes, activations, init):
