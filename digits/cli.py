@@ -20,6 +20,7 @@ from .errors import DigitsError, UsageError
 COMMANDS = {
     "download": ("digits.commands.download", "download and verify the four MNIST files"),
     "train": ("digits.commands.train", "train a network on MNIST, printing test accuracy per epoch"),
+    "evaluate": ("digits.commands.evaluate", "the test accuracy of a trained network, or of several voting"),
     "classify": ("digits.commands.classify", "read the digit in each picture with a trained network"),
     "draw": ("digits.commands.draw", "draw a digit with the mouse and watch the network read it"),
 }
@@ -30,6 +31,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except where there is none to show (None, False)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) and "%(default)" not in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         sub = commands.add_parser(
             name, help=help_text, description=help_text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+            formatter_class=HelpFormatter)
         module.configure(sub)
         sub.set_defaults(run=module.run, parser=sub)
     return parser

@@ -189,11 +189,13 @@ class Network:
 
     @property
     def blas_threads(self) -> int:
-        """Threads for the matrix library while training and evaluating.
+        """The most threads the matrix library may get while training.
 
         The products of a fully connected network are too small for a second thread to
         pay (see :mod:`digits.threads`); a convolutional layer's are large enough that
-        two threads take about half the time.
+        two threads can take about half the time, when the other core is free, which
+        training measures as it goes (:class:`digits.training.ThreadChoice`).
+        Evaluation always runs on one.
         """
         return 2 if self.convolutional else 1
 
@@ -335,13 +337,18 @@ class Network:
         neuron answers 1 when its activation is at least 0.5.
         """
         answers = []
-        with blas_threads(self.blas_threads):      # see digits.threads
+        with blas_threads(1):      # see digits.threads and training.ThreadChoice
             for _, output in self._outputs(data):
                 if output.shape[0] == 1:
                     answers.append((output[0] >= 0.5).astype(np.int64))
                 else:
                     answers.append(output.argmax(axis=0))
         return np.concatenate(answers) if answers else np.zeros(0, np.int64)
+
+    def outputs(self, data) -> np.ndarray:
+        """The output layer's activations for every example of ``data``: ``(n_out, n)``."""
+        with blas_threads(1):
+            return np.concatenate([output.copy() for _, output in self._outputs(data)], axis=1)
 
     def evaluate(self, data) -> int:
         """How many examples of ``data`` the network classifies correctly (a count, as in the book).
@@ -368,7 +375,7 @@ class Network:
         n = len(data) if n is None else n
         cost = 0.0
         targets = data.targets()
-        with blas_threads(self.blas_threads):
+        with blas_threads(1):
             for start, output in self._outputs(data):
                 cost += self.cost.fn(output, targets[start:start + output.shape[1]].T)
         cost /= len(data)
@@ -432,8 +439,8 @@ def check_memory(needed, what):
     """Refuse, in one line, to allocate ``needed`` bytes for ``what`` where they cannot fit."""
     available = available_memory()
     if available is not None and needed > available:
-        raise NotEnoughMemory(f"{what} need about {needed / 1e9:.1f} GB, and only "
-                              f"{available / 1e9:.1f} GB of memory are available")
+        raise NotEnoughMemory(f"not enough memory: {what} need about {needed / 1e9:,.1f} GB, "
+                              f"and {available / 1e9:.1f} GB are available")
 
 
 def _layers_from_sizes(sizes, activations, init):

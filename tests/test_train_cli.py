@@ -59,9 +59,10 @@ def test_help_shows_the_books_defaults():
     result = digits("train", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    for default in ("(default: [784, 30, 10])", "(default: 30)", "(default: 10)", "(default: 3.0)",
-                    "(default: quadratic)", "(default: large)"):
+    for default in ("(default: 784 30 10)", "(default: 30; 60 with --layers)", "(default: 10)",
+                    "(default: 3.0; 0.1 with --layers)", "(default: quadratic;", "(default: large;"):
         assert default in text
+    assert "(default: None)" not in text
 
 
 def test_one_epoch_of_the_books_network_reaches_90_percent_and_is_saved(tmp_path, mnist_data_dir):

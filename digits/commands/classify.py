@@ -35,12 +35,14 @@ def configure(parser):
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                         help="pictures of one digit each: PNG, JPEG, BMP or GIF, any size, "
                              "dark ink on a light page or light on dark")
-    parser.add_argument("--model", type=Path, default=Path("data/network.npz"), metavar="PATH",
-                        help="the trained network (`make train` saves it there)")
+    parser.add_argument("--model", type=Path, action="append", metavar="PATH",
+                        help="the trained network (default: data/network.npz, where `make train` "
+                             "saves it); give it several times and the networks vote")
     parser.add_argument("--json", action="store_true",
                         help='one JSON object per picture: {"file", "digit", "scores"}, where '
-                             'scores are the ten raw outputs of the network ({"file", "error"} '
-                             'for a picture that could not be read)')
+                             'scores are the ten raw outputs of the network (with several '
+                             'networks, one list each, and "votes": each one\'s digit; '
+                             '{"file", "error"} for a picture that could not be read)')
     parser.add_argument("--preview", type=Path, metavar="PATH",
                         help="also write a PNG showing each picture (the first "
                              f"{PREVIEW_LIMIT}), the 28x28 image the network sees, and its "
@@ -59,6 +61,14 @@ def describe(name: str, outputs: np.ndarray) -> str:
     ranked = np.argsort(-outputs, kind="stable")
     runners_up = ", ".join(f"{digit} {confidence[digit]:.0%}" for digit in ranked[1:3])
     return f"{name}: {ranked[0]} (confidence {confidence[ranked[0]]:.0%}; then {runners_up})"
+
+
+def describe_vote(name: str, digit: int, columns) -> str:
+    """One line for several networks: ``seven.png: 7 (3 of 3 networks; they read 7 7 7)``."""
+    answers = [int(column.argmax()) for column in columns]
+    agreeing = answers.count(digit)
+    return (f"{name}: {digit} ({agreeing} of {len(answers)} networks; they read "
+            f"{' '.join(map(str, answers))})")
 
 
 def check_network(network, path):
@@ -81,8 +91,10 @@ def run(args) -> int:
         if not args.preview.parent.is_dir():
             raise UsageError(f"cannot write {args.preview}: the folder "
                              f"{args.preview.parent} does not exist")
-    network, _ = model_file.load(args.model)
-    check_network(network, args.model)
+    from ..ensemble import vote
+    from .evaluate import load_models
+
+    models = load_models(args.model or [Path("data/network.npz")])
 
     # Each picture is read, prepared, classified and printed before the next is opened,
     # so memory stays that of one picture however many are given; only the first
@@ -104,12 +116,21 @@ def run(args) -> int:
             failed += 1
             continue
         read += 1
-        column = network.feedforward(image.reshape(-1, 1).astype(network.dtype))[:, 0]
+        columns = [network.feedforward(image.reshape(-1, 1))[:, 0] for _, network in models]
+        column = columns[0] if len(columns) == 1 else np.mean([shares(c.reshape(-1, 1))[:, 0]
+                                                                for c in columns], axis=0)
+        digit = int(vote([c.reshape(-1, 1) for c in columns])[0])
         if args.json:
-            print(json.dumps({"file": str(path), "digit": int(column.argmax()),
-                              "scores": [round(float(score), 6) for score in column]}), flush=True)
-        else:
+            answer = {"file": str(path), "digit": digit,
+                      "scores": [round(float(score), 6) for score in columns[0]]}
+            if len(columns) > 1:
+                answer["votes"] = [int(c.argmax()) for c in columns]
+                answer["scores"] = [[round(float(score), 6) for score in c] for c in columns]
+            print(json.dumps(answer), flush=True)
+        elif len(columns) == 1:
             print(describe(str(path), column), flush=True)
+        else:
+            print(describe_vote(str(path), digit, columns), flush=True)
         if args.preview is not None and len(shown) < PREVIEW_LIMIT:
             shown.append((str(path), picture, image, column))
 
