@@ -12,6 +12,9 @@ four equations of backpropagation (chapter 2):
 * BP3  ∂C/∂b^l = δ^l and BP4  ∂C/∂w^l = δ^l (a^(l-1))^T, summed over the mini-batch
   (``backward``).
 
+The large products of chapter 6's layers use both cores, always split the same way so
+that the numbers do not depend on how busy the machine is (:mod:`digits.parallel`).
+
 Conventions that would otherwise surprise:
 
 * As in the book, the m examples of a mini-batch are the *columns* of a matrix: a fully
@@ -38,6 +41,7 @@ import numpy as np
 
 from . import activations as activations_module
 from .errors import UsageError
+from .parallel import matmul
 
 INITIALISATIONS = ("default", "large", "network3", "zero")
 
@@ -230,7 +234,7 @@ class FullyConnected(Layer):
         if rng is not None and self.dropout:
             a = self._drop(a, ws, rng)
         ws.a_in = a
-        np.matmul(self.weights, a, out=ws.z)
+        matmul(self.weights, a, ws.z)
         ws.z += self.biases
         return self.activation.fn(ws.z, out=ws.a)
 
@@ -243,10 +247,10 @@ class FullyConnected(Layer):
         # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
         # (a microsecond each, thousands of times per epoch).
         np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
-        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                       # BP4
+        matmul(delta, ws.a_in.T, ws.nabla_w)                              # BP4
         if not propagate:
             return None
-        error = np.matmul(self.weights.T, delta, out=ws.error)            # BP2: (w^T δ)
+        error = matmul(self.weights.T, delta, ws.error)                   # BP2: (w^T δ)
         if self.dropout:
             error *= ws.mask                   # a dropped input had no effect on the cost
         if len(self.input_shape) > 1:          # back into (channels, m, height, width)
@@ -406,7 +410,7 @@ class ConvPool(Layer):
             np.copyto(image, a.reshape(c, m, height * width))
         self._im2col(ws)
         filters = self.weights.reshape(self.filters, -1)             # (f, c*k*k)
-        np.matmul(filters, ws.cols.reshape(filters.shape[1], -1), out=ws.z_conv)
+        matmul(filters, ws.cols.reshape(filters.shape[1], -1), ws.z_conv)
         pooled = self._pool(ws)
         np.add(pooled, self.biases.reshape(-1, 1, 1, 1), out=ws.z)
         return self.activation.fn(ws.z, out=ws.a)
@@ -444,11 +448,11 @@ class ConvPool(Layer):
         np.add.reduce(delta, axis=(1, 2, 3), out=ws.nabla_b)                   # BP3
         delta_conv = self._unpool(delta, ws)
         cols = ws.cols.reshape(-1, ws.m * ws.positions)
-        np.matmul(delta_conv, cols.T, out=ws.nabla_w.reshape(self.filters, -1))  # BP4
+        matmul(delta_conv, cols.T, ws.nabla_w.reshape(self.filters, -1))         # BP4
         if not propagate:
             return None
         filters = self.weights.reshape(self.filters, -1)
-        np.matmul(filters.T, delta_conv, out=ws.error_cols)                     # BP2: w^T δ
+        matmul(filters.T, delta_conv, ws.error_cols)                            # BP2: w^T δ
         return self._col2im(ws)
 
     def _unpool(self, delta, ws):

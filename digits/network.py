@@ -187,18 +187,6 @@ class Network:
     def convolutional(self) -> bool:
         return any(isinstance(layer, ConvPool) for layer in self.layers)
 
-    @property
-    def blas_threads(self) -> int:
-        """The most threads the matrix library may get while training.
-
-        The products of a fully connected network are too small for a second thread to
-        pay (see :mod:`digits.threads`); a convolutional layer's are large enough that
-        two threads can take about half the time, when the other core is free, which
-        training measures as it goes (:class:`digits.training.ThreadChoice`).
-        Evaluation always runs on one.
-        """
-        return 2 if self.convolutional else 1
-
     def __repr__(self) -> str:
         if self.init is not None:
             names = "/".join(a.name for a in self.activations)
@@ -337,7 +325,7 @@ class Network:
         neuron answers 1 when its activation is at least 0.5.
         """
         answers = []
-        with blas_threads(1):      # see digits.threads and training.ThreadChoice
+        with blas_threads(1):      # see digits.threads and digits.parallel
             for _, output in self._outputs(data):
                 if output.shape[0] == 1:
                     answers.append((output[0] >= 0.5).astype(np.int64))

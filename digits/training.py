@@ -20,7 +20,6 @@ ends with exactly the numbers of an uninterrupted one.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 from dataclasses import dataclass, field
@@ -247,21 +246,18 @@ def sgd(network, training_data, epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0,
         best_accuracy, stalled = resume.best_accuracy, resume.stalled
         best_parameters = resume.best_parameters
 
-    threads = ThreadChoice(network.blas_threads)
     for epoch in range(first_epoch, epochs + 1):
         started = time.perf_counter()
         order = network.rng.permutation(n)
         batches = range(0, n, m)
         if progress is not None:
             batches = progress(batches)
+        # One thread for the matrix library (digits.threads); chapter 6's large products
+        # share two cores in their own way (digits.parallel).
         with blas_threads(1):
             for k in batches:
                 x, y = shuffled.mini_batch(order, k)
-                if threads.choosing:
-                    with threads.measured():
-                        network.gradient_step(workspaces[x.shape[1]], x, y, rule, network.rng)
-                else:
-                    network.gradient_step(workspaces[x.shape[1]], x, y, rule, network.rng)
+                network.gradient_step(workspaces[x.shape[1]], x, y, rule, network.rng)
         history.seconds.append(time.perf_counter() - started)
         history.eta.append(eta)
 
@@ -343,44 +339,6 @@ def _restore(network, rule, state):
             np.copyto(v_w, saved_w)
             np.copyto(v_b, saved_b)
     network.rng.bit_generator.state = state.rng_state
-
-
-class ThreadChoice:
-    """How many threads the matrix library gets for each mini-batch, chosen by measuring.
-
-    A fully connected network always gets one (:mod:`digits.threads` says why).  A
-    convolutional layer's products are large enough for two threads to take about half
-    the time, on an idle machine.  But when another program keeps the other core busy,
-    each product waits for a thread that is not running, and a mini-batch on two threads
-    took 20 times as long as on one (measured: 125 ms against 3 ms).  So every
-    ``PERIOD`` mini-batches a few are timed on one thread and a few on all, and the
-    faster setting is kept until the next trial: a change in the machine's load is
-    noticed within a second or two.  The arithmetic is the same either way.
-    """
-
-    PERIOD = 500
-    TRIAL = 8
-
-    def __init__(self, most):
-        self.most = most
-        self.choosing = most > 1
-        self.count = 0
-        self.threads = 1
-        self.times = {1: 0.0, most: 0.0}
-
-    @contextlib.contextmanager
-    def measured(self):
-        phase = self.count % self.PERIOD
-        trying = 1 if phase < self.TRIAL else self.most if phase < 2 * self.TRIAL else None
-        started = time.perf_counter()
-        with blas_threads(trying or self.threads):
-            yield
-        if trying is not None:
-            self.times[trying] += time.perf_counter() - started
-            if phase == 2 * self.TRIAL - 1:
-                self.threads = min(self.times, key=self.times.get)
-                self.times = dict.fromkeys(self.times, 0.0)
-        self.count += 1
 
 
 # How many shuffled training examples ShuffledBatches copies at a time (rounded down

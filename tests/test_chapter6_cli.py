@@ -151,3 +151,52 @@ def test_evaluate_refuses_a_broken_model_in_one_line(tmp_path, mnist_data_dir):
     broken.write_bytes(b"PK\x03\x04 not really")
     result = digits("evaluate", "--model", broken, "--data", mnist_data_dir)
     assert_one_line_error(result, 1, "not a digits network file")
+
+
+def train_command(data, model, checkpoint, epochs=2, eta=0.1):
+    return [sys.executable, "-u", "-m", "digits", "train", "--layers", "conv4/relu fc20/relu softmax",
+            "--epochs", str(epochs), "--eta", str(eta), "--seed", "5", "--data", str(data),
+            "--model", str(model), "--checkpoint", str(checkpoint), "--quiet"]
+
+
+def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_network(tmp_path, mnist_data_dir):
+    import signal
+
+    whole = tmp_path / "whole.npz"
+    done = subprocess.run(train_command(mnist_data_dir, whole, tmp_path / "whole.ckpt.npz"),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "whole.ckpt.npz").exists()       # removed once the model is saved
+
+    model, checkpoint = tmp_path / "resumed.npz", tmp_path / "resumed.ckpt.npz"
+    process = subprocess.Popen(train_command(mnist_data_dir, model, checkpoint),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("Epoch 1:"):
+            process.send_signal(signal.SIGINT)
+            break
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 130
+    assert "the same command goes on from there" in output
+    assert checkpoint.exists() and not model.exists()
+
+    again = subprocess.run(train_command(mnist_data_dir, model, checkpoint),
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "Going on from" in again.stdout and "1 of 2 epochs done" in again.stdout
+    a, _ = model_file.load(whole)
+    b, _ = model_file.load(model)
+    for x, y in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_checkpoint_of_other_settings_is_refused_in_one_line(tmp_path, mnist_data_dir):
+    from digits import checkpoint as checkpoints
+    from digits.training import History, TrainingState
+
+    path = tmp_path / "run.ckpt.npz"
+    checkpoints.save(path, TrainingState(1, [(np.zeros((2, 2)), np.zeros(2))], None,
+                                         {"bit_generator": "PCG64"}, 0.5, History()), {"eta": 9})
+    result = subprocess.run(train_command(mnist_data_dir, tmp_path / "net.npz", path),
+                            capture_output=True, text=True, timeout=600)
+    assert_one_line_error(result, 1, "checkpoint of a run with other settings")

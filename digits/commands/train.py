@@ -95,6 +95,10 @@ def configure(parser):
     files.add_argument("--plot", type=Path, default=None, metavar="PATH",
                        help="redraw a PNG of the monitored curves after every epoch "
                             "(open it in an image viewer to watch training)")
+    files.add_argument("--checkpoint", type=Path, default=None, metavar="PATH",
+                       help="save the run after every epoch to PATH (.npz) and, if PATH already "
+                            "holds this run's checkpoint, go on from it; deleted once the "
+                            "network is saved")
     files.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -182,6 +186,12 @@ def check_destinations(args):
         raise UsageError(f"--model must name an .npz file, got {args.model}")
     if not os.access(args.model.parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot save to {args.model}: the folder {args.model.parent} is not writable")
+    if args.checkpoint is not None:
+        if args.checkpoint.suffix != ".npz" or args.checkpoint.is_dir():
+            raise UsageError(f"--checkpoint must name an .npz file, got {args.checkpoint}")
+        if not args.checkpoint.parent.is_dir() or not os.access(args.checkpoint.parent, os.W_OK):
+            raise UsageError(f"cannot write the checkpoint {args.checkpoint}: its folder is missing "
+                             "or not writable")
     for existing in (args.model, args.model.with_suffix(".json")):
         if existing.exists() and not os.access(existing, os.W_OK):
             raise UsageError(f"cannot save to {args.model}: {existing} is not writable")
@@ -249,6 +259,17 @@ def run(args) -> int:
             save_history_plot(history, args.plot, title=describe(args, network),
                               evaluation_name=evaluation_name)
 
+    resume, checkpoint = None, None
+    if args.checkpoint is not None:
+        from .. import checkpoint as checkpoints
+        settings = run_settings(args)
+        resume = checkpoints.load(args.checkpoint, settings)
+        if resume is not None:
+            print(f"Going on from {args.checkpoint}: {resume.epoch} of {args.epochs} epochs done")
+
+        def checkpoint(state):
+            checkpoints.save(args.checkpoint, state, settings)
+
     try:
         history = network.SGD(
             training, args.epochs, args.mini_batch_size, args.eta,
@@ -260,9 +281,11 @@ def run(args) -> int:
             monitor_evaluation_cost=args.monitor,
             monitor_training_cost=args.monitor, monitor_training_accuracy=args.monitor,
             early_stopping_n=args.early_stopping, schedule=args.schedule,
-            callback=report, progress=progress)
+            callback=report, progress=progress, checkpoint=checkpoint, resume=resume)
     except KeyboardInterrupt:
-        print(f"\nInterrupted: training stopped, nothing was saved ({args.model} is unchanged).")
+        kept = (f"; the finished epochs are in {args.checkpoint}, and the same command goes on "
+                f"from there" if args.checkpoint is not None and args.checkpoint.exists() else "")
+        print(f"\nInterrupted: training stopped, nothing was saved ({args.model} is unchanged){kept}.")
         return 130
 
     summary = summarise_chapter6(history) if chapter6 else summarise(network, history, evaluation_name,
@@ -282,7 +305,17 @@ def run(args) -> int:
                         if path.name.startswith(("train-", "t10k-")) and path.is_file()},
     }
     save_or_keep(network, args.model, metadata, history)
+    if args.checkpoint is not None and args.checkpoint.exists():
+        args.checkpoint.unlink()
     return 0
+
+
+def run_settings(args) -> dict:
+    """What a checkpoint must match to be continued: everything that shapes the run."""
+    names = ("sizes", "layers", "activation", "dropout", "expand", "epochs", "mini_batch_size",
+             "eta", "lmbda", "l1", "momentum", "early_stopping", "schedule", "seed", "dtype",
+             "cost", "init", "validation", "monitor")
+    return {name: getattr(args, name) for name in names}
 
 
 def summarise(network, history, evaluation_name, evaluation, test) -> dict:
