@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Replicate the book's experiments: ``make replicate`` (or ``python scripts/replicate.py``).
 
-Runs every experiment of ``digits.experiments.EXPERIMENTS`` (chapters 1, 3 and 5 of
+Runs every experiment of ``EXPERIMENTS`` in ``scripts/experiments.py`` (chapters 1, 3 and 5 of
 the book, the chapter-1 baselines and the expanded training data), each variant with
 three seeds, spreading the runs over the cores.  Each finished experiment is saved as
 ``results/<id>.json`` (settings, seeds, per-epoch histories, final and best numbers)
@@ -38,10 +38,10 @@ if str(REPO) not in sys.path:        # run from a checkout without installing th
 
 import numpy as np  # noqa: E402
 
-from digits import experiments  # noqa: E402
+import experiments  # noqa: E402  (scripts/experiments.py, beside this file)
 from digits.cli import ArgumentParser, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
-from digits.experiments import EXPERIMENTS  # noqa: E402
+from experiments import EXPERIMENTS  # noqa: E402
 from digits.files import write_atomically  # noqa: E402
 
 RUN_LOG = "replicate-run.json"     # in the results folder: when and how long the last run took
@@ -524,7 +524,7 @@ def report_text(results, drawn, run_log, args) -> str:
     lines = ["# Replicating the book", "",
              "Every experiment of chapters 1, 3 and 5 of Michael Nielsen's *Neural Networks and Deep "
              "Learning* (as listed in `book.md`), rerun by `make replicate` "
-             "(`scripts/replicate.py`; the settings are the table in `digits/experiments.py`). "
+             "(`scripts/replicate.py`; the settings are the table in `scripts/experiments.py`). "
              "This file is generated from the JSON files in `results/`; "
              "`python scripts/replicate.py --report-only` redraws it.", ""]
     if any(result["quick"] for result in done):

@@ -1,4 +1,4 @@
-"""`make replicate`: scripts/replicate.py and the experiment table in digits/experiments.py.
+"""`make replicate`: scripts/replicate.py and the experiment table in scripts/experiments.py.
 
 The end-to-end tests run the real script on the real MNIST files with ``--quick``
 (every experiment at a tiny size), into temporary folders.
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from digits.dataset import DataSet
-from digits.experiments import EXPERIMENTS, average_darkness, contains, darkness_averages, expand
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))       # the experiment table lives beside the script
+from experiments import EXPERIMENTS, average_darkness, contains, darkness_averages  # noqa: E402
 SCRIPT = REPO / "scripts" / "replicate.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -149,27 +150,6 @@ def test_missing_mnist_is_a_one_line_error(tmp_path):
     done = replicate(tmp_path, tmp_path / "nowhere", "--only", "ch1-30")
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "MNIST not found" in done.stderr
-
-
-def test_expand_follows_each_image_with_its_four_one_pixel_shifts():
-    image = np.arange(1, 10, dtype=np.float32).reshape(3, 3)      # 1 2 3 / 4 5 6 / 7 8 9
-    data = DataSet(image.reshape(1, 9), np.array([7]))
-    expanded = expand(data)
-    assert expanded.labels.tolist() == [7] * 5
-    original, up, down, left, right = (row.reshape(3, 3) for row in expanded.inputs)
-    assert original.tolist() == image.tolist()
-    assert up.tolist() == [[4, 5, 6], [7, 8, 9], [0, 0, 0]]
-    assert down.tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
-    assert left.tolist() == [[2, 3, 0], [5, 6, 0], [8, 9, 0]]
-    assert right.tolist() == [[0, 1, 2], [0, 4, 5], [0, 7, 8]]
-
-
-def test_expand_keeps_every_image_with_its_own_label():
-    inputs = np.random.default_rng(0).random((4, 16)).astype(np.float32)
-    expanded = expand(DataSet(inputs, np.array([3, 1, 4, 1])))
-    assert len(expanded) == 20
-    assert expanded.labels.tolist() == [3] * 5 + [1] * 5 + [4] * 5 + [1] * 5
-    assert np.array_equal(expanded.inputs[::5], inputs)
 
 
 def test_average_darkness_guesses_the_digit_of_nearest_mean_darkness():

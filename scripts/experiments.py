@@ -3,7 +3,7 @@
 ``EXPERIMENTS`` below mirrors ``book.md``, one entry per experiment id (``ch1-30``,
 ``ch3-overfit``, ...): the book's setting in words, the number or the behaviour the book
 publishes, the runs that replicate it, and the check that compares our runs with the
-book.  ``scripts/replicate.py`` runs the table (seeds in parallel) and writes the report.
+book.  ``replicate.py`` beside it runs the table (seeds in parallel) and writes the report.
 
 An experiment has one or more *variants* (``ch3-eta`` has one per learning rate,
 ``ch3-more-data`` one per training set size); every variant is trained once per seed
@@ -16,8 +16,7 @@ accuracy, in percent.  Everything runs in float32 (the library's fast precision;
 reaches the same accuracies as float64).
 
 Besides training, the module holds the book's two chapter-1 baselines
-(:func:`random_guessing`, :func:`average_darkness`), its expand step (:func:`expand`)
-and chapter 5's measure of how fast each layer learns (:func:`gradient_norms`).
+(:func:`random_guessing`, :func:`average_darkness`), and chapter 5's measure of how fast each layer learns (:func:`gradient_norms`).
 """
 
 from __future__ import annotations
@@ -28,8 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dataset import DataSet
-from .errors import UsageError
+from digits.dataset import DataSet
+from digits.errors import UsageError
+from digits.expand import ExpandedDataSet
 
 SEEDS = (1, 2, 3)
 FULL_TRAINING_SIZE = 50_000
@@ -266,42 +266,6 @@ EXPERIMENTS = {experiment.id: experiment for experiment in _table()}
 
 # -- the expand step and the baselines ---------------------------------------------------
 
-def shift(images, rows, columns):
-    """Images of shape ``(n, side, side)`` moved ``rows`` down and ``columns`` right.
-
-    Pixels pushed over the edge are lost and the uncovered edge is blank (0): a
-    one-pixel shift of a digit, not a rotation of the picture.
-    """
-    shifted = np.zeros_like(images)
-    side_r, side_c = images.shape[1:]
-    source_r = slice(max(0, -rows), side_r - max(0, rows))
-    target_r = slice(max(0, rows), side_r - max(0, -rows))
-    source_c = slice(max(0, -columns), side_c - max(0, columns))
-    target_c = slice(max(0, columns), side_c - max(0, -columns))
-    shifted[:, target_r, target_c] = images[:, source_r, source_c]
-    return shifted
-
-
-# (rows, columns) of the book's four one-pixel shifts: up, down, left, right.
-SHIFTS = ((-1, 0), (1, 0), (0, -1), (0, 1))
-
-
-def expand(data: DataSet) -> DataSet:
-    """The book's expanded training data: every image followed by its four one-pixel shifts.
-
-    ``n`` square images become ``5n``: image i is at row ``5i``, then the same image
-    moved up, down, left and right by one pixel, each with image i's label.
-    """
-    n, n_in = data.inputs.shape
-    side = math.isqrt(n_in)
-    if side * side != n_in:
-        raise UsageError(f"expanding needs square images; {n_in} pixels are not a square")
-    images = data.inputs.reshape(n, side, side)
-    versions = [images] + [shift(images, rows, columns) for rows, columns in SHIFTS]
-    inputs = np.stack(versions, axis=1).reshape(n * len(versions), n_in)
-    return DataSet(inputs, np.repeat(data.labels, len(versions)), data.n_out)
-
-
 def random_guessing(test: DataSet, seed) -> int:
     """How many of ``test`` a uniformly random guess of the digit gets right."""
     guesses = np.random.default_rng(seed).integers(0, test.n_out, size=len(test))
@@ -440,7 +404,7 @@ def run_task(task: Task, data, expanded_cache=None, progress=None) -> dict:
 def load_experiment_data(data_dir, quick=False):
     """MNIST as ``(training, validation, test)``; with ``quick`` only the first
     QUICK_EVALUATION validation and test images (runs slice their own training data)."""
-    from .mnist import load_data
+    from digits.mnist import load_data
 
     training, validation, test = load_data(data_dir)
     if quick:
@@ -478,7 +442,7 @@ def worker_run(task: Task) -> dict:
 
 
 def _network(task):
-    from .network import Network
+    from digits.network import Network
 
     settings = task.settings
     return Network(settings["sizes"], cost=settings["cost"], init=settings["init"],
@@ -509,9 +473,8 @@ def _run_sgd(task, data, expanded_cache, progress):
     if settings["expanded"]:
         key = len(training)
         if expanded_cache is None or key not in expanded_cache:
-            expanded = expand(training)
+            expanded = ExpandedDataSet(training)     # shifted copies made as training asks
             if expanded_cache is not None:
-                expanded_cache.clear()   # one expanded set at a time: 250,000 images is 784 MB
                 expanded_cache[key] = expanded
         else:
             expanded = expanded_cache[key]
