@@ -22,6 +22,7 @@ COMMANDS = {
     "train": ("digits.commands.train", "train a network on MNIST, printing test accuracy per epoch"),
     "classify": ("digits.commands.classify", "read the digit in each picture with a trained network"),
     "draw": ("digits.commands.draw", "draw a digit with the mouse and watch the network read it"),
+    "serve": ("digits.commands.serve", "a page in the browser to draw a digit and watch the network read it"),
 }
 
 
