@@ -12,6 +12,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: bench
 .PHONY: moons xor
 .PHONY: draw
+.PHONY: serve
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -24,6 +25,7 @@ help:
 	@echo "make moons   two moons: decision regions of [2, H, 2] tanh/softmax networks -> docs/images/moons.png"
 	@echo "make xor     XOR with a [3, 4, 1] sigmoid network: cost and outputs -> docs/images/xor.png"
 	@echo "make draw    draw a digit with the mouse and watch the trained network read it"
+	@echo "make serve   the same in a browser (mouse, pen or finger) at http://127.0.0.1:8000/"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +74,11 @@ xor: $(STAMP)
 # A window to draw in; needs the network `make train` saved (python -m digits draw --help).
 draw: $(STAMP)
 	$(PY) -m digits draw
+
+# The same in a browser, on this machine or (with --host) a phone or laptop; needs the
+# network `make train` saved (python -m digits serve --help).  Ctrl-C stops it.
+serve: $(STAMP)
+	$(PY) -m digits serve
 
 test: $(STAMP)
 	$(PY) -m pytest

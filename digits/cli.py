@@ -23,6 +23,7 @@ COMMANDS = {
     "evaluate": ("digits.commands.evaluate", "the test accuracy of a trained network, or of several voting"),
     "classify": ("digits.commands.classify", "read the digit in each picture with a trained network"),
     "draw": ("digits.commands.draw", "draw a digit with the mouse and watch the network read it"),
+    "serve": ("digits.commands.serve", "a page in the browser to draw a digit and watch the network read it"),
 }
 
 
