@@ -177,28 +177,23 @@ def prepare_body(body: bytes) -> np.ndarray:
         os.unlink(name)
 
 
-def vote(digits, scores) -> int:
-    """The digit most models read; a tie goes to the digit with the largest ``scores``."""
-    votes = np.bincount(digits, minlength=10)
-    tied = np.flatnonzero(votes == votes.max())
-    return int(tied[np.argmax(np.asarray(scores)[tied])])
-
-
 def classify(models, image: np.ndarray) -> dict:
     """Every model's reading of one 28x28 image, and the answer, as ``POST /api/classify`` gives it.
 
     With one model, ``digit`` and ``scores`` are its own (``scores`` the ten raw
     outputs, as ``classify --json`` prints them); with several, ``scores`` is the mean
-    of their outputs and ``digit`` the vote (:func:`vote`).  ``confidence`` is the
+    of their outputs and ``digit`` the vote (:func:`digits.ensemble.vote`, as ``classify``
+    and ``evaluate`` count it).  ``confidence`` is the
     digit's share of ``scores``, as ``classify`` shows it.
     """
     from .commands.classify import shares
+    from .ensemble import vote
 
     outputs = np.stack([model.outputs(image) for model in models], axis=1)   # (10, models)
     confidences = shares(outputs)
     read = outputs.argmax(axis=0)
     scores = outputs.mean(axis=1)
-    digit = vote(read, scores)
+    digit = int(vote([outputs[:, i:i + 1] for i in range(len(models))])[0])
     answers = [{"name": model.name, "digit": int(read[i]),
                 "confidence": round(float(confidences[read[i], i]), 6),
                 "scores": [round(float(score), 6) for score in outputs[:, i]]}

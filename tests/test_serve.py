@@ -39,7 +39,7 @@ from PIL import Image
 from digits import model_file
 from digits.network import Network
 from digits.prepare import prepare_file
-from digits.server import MAX_BODY, DigitsServer, Model, check_reads_digits, load_models, vote
+from digits.server import MAX_BODY, DigitsServer, Model, check_reads_digits, load_models
 
 START_SECONDS = 30       # for the server to load its model and print its address
 NOT_A_PICTURE = "not a picture (PNG, JPEG, BMP or GIF expected)"
@@ -644,16 +644,6 @@ def test_several_models_each_answer_and_vote(voting_server, pictures):
     assert [model["digit"] for model in answer["models"]] == [label, label, 3]
     assert answer["votes"][label] == 2 and answer["votes"][3] == 1 and sum(answer["votes"]) == 3
     assert answer["digit"] == label
-
-
-def test_the_vote_goes_to_the_most_models():
-    assert vote(np.array([7, 7, 3]), np.full(10, 0.1)) == 7
-
-
-def test_a_tied_vote_goes_to_the_larger_mean_output():
-    scores = np.zeros(10)
-    scores[[3, 7]] = 0.6, 0.4
-    assert vote(np.array([7, 3]), scores) == 3
 
 
 def test_models_with_the_same_file_name_are_told_apart(tmp_path, trained_network_file):

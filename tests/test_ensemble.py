@@ -1,0 +1,33 @@
+"""Several networks voting (digits.ensemble), the rule classify, evaluate and serve share."""
+
+import numpy as np
+
+from digits.ensemble import vote
+
+
+def outputs_reading(*digits, sure=0.9):
+    """One (10, 1) output per network, each reading its digit with the given sureness."""
+    columns = []
+    for digit in digits:
+        column = np.full((10, 1), (1 - sure) / 9)
+        column[digit] = sure
+        columns.append(column)
+    return columns
+
+
+def test_the_digit_most_networks_read_wins():
+    assert vote(outputs_reading(7, 7, 3)).tolist() == [7]
+
+
+def test_a_tie_goes_to_the_digit_its_voters_were_surer_of():
+    unsure_seven = outputs_reading(7, sure=0.4)[0]
+    sure_three = outputs_reading(3, sure=0.95)[0]
+    assert vote([unsure_seven, sure_three]).tolist() == [3]
+    assert vote([unsure_seven, sure_three, outputs_reading(7, sure=0.3)[0]]).tolist() == [7]
+
+
+def test_each_column_is_voted_on_by_itself():
+    first = np.hstack(outputs_reading(1, 2))
+    second = np.hstack(outputs_reading(1, 5))
+    third = np.hstack(outputs_reading(4, 5))
+    assert vote([first, second, third]).tolist() == [1, 5]
