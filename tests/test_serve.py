@@ -590,6 +590,9 @@ def test_each_request_is_logged_on_one_line_with_its_time(small_server, pictures
     path, label = pictures[0]
     post(server.port, path.read_bytes())
     post(server.port, b"not a picture")
+    deadline = time.monotonic() + 5          # the line is written just after the answer is sent
+    while len(server.lines) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert re.fullmatch(rf"127\.0\.0\.1 POST /api/classify 200 \d+\.\d ms read {label} \(\d+%\)",
                         server.lines[-2])
     assert re.fullmatch(rf"127\.0\.0\.1 POST /api/classify 400 \d+\.\d ms {re.escape(NOT_A_PICTURE)}",
