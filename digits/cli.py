@@ -83,8 +83,9 @@ def exit_status(action, name, interrupted="interrupted") -> int:
         return 1
     except MemoryError as error:    # e.g. --sizes 784 100000000 10
         reason = str(error).split(" for an array")[0] or "MemoryError"
-        print(f"{name}: error: not enough memory ({reason}); try smaller sizes or "
-              f"mini-batches", file=sys.stderr)
+        advice = ("; try smaller sizes or mini-batches" if name.endswith(("train", ".py"))
+                  else "; the network or the picture is too large for this machine")
+        print(f"{name}: error: not enough memory ({reason}){advice}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{name}: {interrupted}", file=sys.stderr)

@@ -6,9 +6,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from digits import model_file
+from digits.errors import UsageError
 
 
 def digits(*args, cwd=None, timeout=300):
@@ -140,3 +142,40 @@ def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir):
     assert "nothing was saved" in stdout and "Traceback" not in stderr
     assert model.read_bytes() == b"the old model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]
+
+
+def test_an_unwritable_model_folder_is_refused_before_training(tmp_path, monkeypatch):
+    import argparse
+    import os
+
+    from digits.commands import train
+
+    parser = argparse.ArgumentParser()
+    train.configure(parser)
+    args = parser.parse_args(["--model", str(tmp_path / "net.npz")])
+    monkeypatch.setattr(os, "access", lambda path, mode: False)    # as for a user, not root
+    with pytest.raises(UsageError, match="is not writable"):
+        train.check_arguments(args)
+
+
+def test_a_failed_save_keeps_the_trained_network_elsewhere_and_says_where(tmp_path, monkeypatch):
+    from digits import model_file
+    from digits.commands import train
+    from digits.errors import DigitsError
+    from digits.network import Network
+
+    real_save = model_file.save
+    wanted = tmp_path / "net.npz"
+
+    def full_disk(network, path, *args, **kwargs):
+        if path == wanted:
+            raise DigitsError(f"cannot write {path}: No space left on device")
+        return real_save(network, path, *args, **kwargs)
+    monkeypatch.setattr(model_file, "save", full_disk)
+    monkeypatch.setattr(train.tempfile, "gettempdir", lambda: str(tmp_path))
+    network = Network([784, 5, 10], seed=1)
+    with pytest.raises(DigitsError, match="the trained network was kept at .*digits-network-") as error:
+        train.save_or_keep(network, wanted, {}, None)
+    kept = str(error.value).split("kept at ")[1].split(" instead")[0]
+    loaded, _ = model_file.load(kept)
+    np.testing.assert_array_equal(loaded.weights[0], network.weights[0])
