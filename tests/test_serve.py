@@ -84,7 +84,7 @@ class ServeProcess:
     def stderr(self) -> str:
         return self.stderr_path.read_text()
 
-    def interrupt(self, timeout=10) -> int:
+    def interrupt(self, timeout=30) -> int:
         """Ctrl-C; the exit status."""
         self.process.send_signal(signal.SIGINT)
         try:
