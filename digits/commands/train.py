@@ -17,6 +17,8 @@ import numpy as np
 
 from ..cli import check_seed
 from ..errors import UsageError
+from ..files import check_png_path
+from .download import add_data_arguments, load_mnist
 
 INPUTS, OUTPUTS = 784, 10
 
@@ -55,8 +57,7 @@ def configure(parser):
                      help="print the cost and accuracy on the evaluation and training data each epoch")
 
     files = parser.add_argument_group("files")
-    files.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                       help="where the MNIST files are (see `digits download`)")
+    add_data_arguments(files)
     files.add_argument("--model", type=Path, default=Path("data/network.npz"), metavar="PATH",
                        help="where to save the trained network")
     files.add_argument("--plot", type=Path, default=None, metavar="PATH",
@@ -95,8 +96,8 @@ def check_arguments(args):
         raise UsageError(f"cannot save to {args.model}: the folder {args.model.parent} does not exist")
     if args.model.suffix != ".npz":
         raise UsageError(f"--model must name an .npz file, got {args.model}")
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise UsageError(f"cannot draw {args.plot}: the folder {args.plot.parent} does not exist")
+    if args.plot is not None:
+        check_png_path(args.plot)
 
 
 def describe(args) -> str:
@@ -121,13 +122,12 @@ def run(args) -> int:
 
     from .. import model_file
     from ..download import sha256_of
-    from ..mnist import load_data
     from ..network import Network
     from ..report import epoch_line
 
     check_arguments(args)
     dtype = np.dtype(args.dtype)
-    training, validation, test = load_data(args.data)
+    training, validation, test = load_mnist(args)
     evaluation_name, evaluation = ("validation", validation) if args.validation else ("test", test)
 
     network = Network(args.sizes, cost=args.cost, init=args.init, seed=args.seed, dtype=dtype)
