@@ -125,9 +125,9 @@ def fetch_mnist(data_dir="data/mnist", mirrors=None, progress=True, *, notify=No
     environment variable and the public mirrors).  ``progress`` shows a tqdm bar per
     download on stderr (when stderr is a terminal).  ``notify``, if given, is called
     with one line of text when a mirror keeps us waiting more than ``notice_after``
-    seconds and when a mirror is given up for the rest of the run.  ``timeout`` is ``(connect, read)`` in seconds;
-    ``retries`` and ``backoff`` govern the retries on one HTTP mirror after a 5xx
-    answer.
+    seconds and when a mirror is given up for the rest of the run.  ``timeout`` is
+    ``(connect, read)`` in seconds; ``retries`` and ``backoff`` govern the retries on
+    one HTTP mirror after a 5xx answer.
 
     Returns ``data_dir`` as a :class:`~pathlib.Path`.  Files already present and valid
     are not downloaded again.  Raises :class:`DownloadError` naming every mirror tried

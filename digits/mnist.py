@@ -176,12 +176,8 @@ def load_data(data_dir=DEFAULT_DATA_DIR, dtype=np.float32, *, download=False, ve
     if data_dir.exists() and not data_dir.is_dir():
         raise MissingDataError(f"{data_dir} is a file, not a folder: name the folder that "
                                f"holds (or should hold) the four MNIST files")
-    if download and missing_files(data_dir):
-        from .download import fetch_mnist
-
-        if notify is not None:
-            notify(f"MNIST is not in {data_dir}: downloading it (11 MB, once)")
-        fetch_mnist(data_dir, progress=progress, notify=notify)
+    if download:
+        fetch_missing(data_dir, progress, notify)
     stamps = _Stamps(data_dir) if verify else None
     try:
         training_inputs, training_labels = _load_pair(data_dir, TRAINING_FILES, dtype, stamps)
@@ -212,6 +208,21 @@ def load_data_wrapper(data_dir=DEFAULT_DATA_DIR):
             test.as_pairs(one_hot=False))
 
 
+def fetch_missing(data_dir=DEFAULT_DATA_DIR, progress=True, notify=None) -> list[str]:
+    """Download the files missing from ``data_dir`` (:func:`digits.download.fetch_mnist`),
+    first saying so in one line to ``notify``; return their names (none: nothing to do)."""
+    missing = missing_files(data_dir)
+    if missing:
+        from .download import fetch_mnist
+
+        if notify is not None:
+            notify(f"MNIST is not in {data_dir}: downloading it (about 12 MB, once)"
+                   if len(missing) == len(SIZES) else
+                   f"MNIST is incomplete in {data_dir}: downloading {', '.join(missing)}")
+        fetch_mnist(data_dir, progress=progress, notify=notify)
+    return missing
+
+
 def missing_files(data_dir) -> list[str]:
     """The names of the four files that are in ``data_dir`` neither decompressed nor as ``.gz``."""
     data_dir = Path(data_dir)
@@ -228,7 +239,7 @@ def check_file(path) -> None:
     """
     path = Path(path)
     stamps = _Stamps(path.parent)
-    _read_checked(path, stamps)
+    _read_checked(path, stamps, needed=False)
     stamps.save()
 
 
@@ -269,16 +280,20 @@ def _load_pair(data_dir: Path, names, dtype, stamps):
     return inputs, labels.astype(np.int64)
 
 
-def _read_checked(path: Path, stamps: "_Stamps") -> np.ndarray:
-    """The bytes of the MNIST file ``path``, after checking its size and SHA-256."""
+def _read_checked(path: Path, stamps: "_Stamps", needed=True):
+    """The bytes of the MNIST file ``path``, after checking its size and SHA-256 (None if
+    they are not ``needed`` and the stamp vouches for them)."""
     name = path.name.removesuffix(".gz")
     size, sha256 = SIZES[name], CHECKSUMS[name]
     try:
         version = _version(path)
     except OSError as error:
         raise IdxError(f"{path}: cannot read ({error.strerror or error})") from None
+    vouched = stamps.vouches_for(path.name, version, sha256)
+    if vouched and not needed:
+        return None
     content = _read_bytes(path, limit=size)
-    if stamps.vouches_for(path.name, version, sha256):
+    if vouched:
         return content
     repair = f"run `{download_command(path.parent)}` to fetch a good copy"
     if content.size > size:

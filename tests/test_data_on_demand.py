@@ -39,7 +39,7 @@ def test_load_data_downloads_what_is_missing_and_says_so_once(only_the_local_mir
     training, validation, test = load_data(tmp_path / "mnist", download=True, progress=False,
                                            notify=notes.append)
     assert [len(training), len(validation), len(test)] == [50_000, 10_000, 10_000]
-    assert notes == [f"MNIST is not in {tmp_path / 'mnist'}: downloading it (11 MB, once)"]
+    assert notes == [f"MNIST is not in {tmp_path / 'mnist'}: downloading it (about 12 MB, once)"]
     assert only_the_local_mirror.count("good") == 4
     assert_all_four_files(tmp_path / "mnist")
 
@@ -47,8 +47,10 @@ def test_load_data_downloads_what_is_missing_and_says_so_once(only_the_local_mir
 def test_load_data_fetches_only_the_missing_files(only_the_local_mirror, copy_mnist, tmp_path):
     folder = copy_mnist(tmp_path / "mnist")
     (folder / "t10k-labels-idx1-ubyte").unlink()
-    load_data(folder, download=True, progress=False)
+    notes = []
+    load_data(folder, download=True, progress=False, notify=notes.append)
     assert only_the_local_mirror.requests == [("good", "t10k-labels-idx1-ubyte.gz")]
+    assert notes == [f"MNIST is incomplete in {folder}: downloading t10k-labels-idx1-ubyte"]
 
 
 def test_load_data_with_all_files_present_asks_no_mirror(only_the_local_mirror, copy_mnist, tmp_path):
@@ -76,7 +78,7 @@ def test_train_downloads_mnist_when_its_data_folder_holds_none(mirror_server, tm
     result = run(["-m", "digits", "train", "--epochs", "1", "--sizes", "784", "10", "--quiet"],
                  mirror_server.url("good"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == "MNIST is not in data/mnist: downloading it (11 MB, once)\n"
+    assert result.stderr == "MNIST is not in data/mnist: downloading it (about 12 MB, once)\n"
     assert "Epoch 1: " in result.stdout
     assert_all_four_files(tmp_path / "data" / "mnist")
     assert (tmp_path / "data" / "network.npz").is_file()
@@ -110,7 +112,7 @@ def test_each_chapter_3_script_downloads_mnist_when_needed(mirror_server, tmp_pa
     result = run([SCRIPTS / f"{name}.py", "--data", folder, *flags], mirror_server.url("good"),
                  cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == f"MNIST is not in {folder}: downloading it (11 MB, once)\n"
+    assert result.stderr == f"MNIST is not in {folder}: downloading it (about 12 MB, once)\n"
     assert_all_four_files(folder)
 
 
@@ -132,7 +134,42 @@ def test_a_download_that_fails_says_what_each_mirror_did(only_the_local_mirror, 
     assert cli.main(["train", "--quiet"]) == 1
     missing = only_the_local_mirror.url("missing")
     assert capsys.readouterr().err == (
-        "MNIST is not in data/mnist: downloading it (11 MB, once)\n"
-        f"train-images-idx3-ubyte.gz from {missing}: HTTP 404 Not Found\n"
+        "MNIST is not in data/mnist: downloading it (about 12 MB, once)\n"
         "digits train: error: could not fetch train-images-idx3-ubyte.gz from any mirror:\n"
         f"  {missing} : HTTP 404 Not Found\n")
+
+
+def test_replicate_downloads_mnist_when_needed(mirror_server, tmp_path):
+    folder = tmp_path / "fresh"
+    result = run([SCRIPTS / "replicate.py", "--quick", "--quiet", "--jobs", "1", "--only", "ch1-30",
+                  "--data", folder, "--results", tmp_path / "results",
+                  "--report", tmp_path / "REPLICATION.md", "--figures", tmp_path / "figures"],
+                 mirror_server.url("good"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"MNIST is not in {folder}: downloading it (about 12 MB, once)\n")
+    assert_all_four_files(folder)
+    assert (tmp_path / "results" / "ch1-30.json").is_file()
+
+
+def test_redrawn_accuracy_downloads_mnist_when_needed(mirror_server, trained_network_file, tmp_path):
+    folder = tmp_path / "fresh"
+    result = run([SCRIPTS / "redrawn_accuracy.py", "--model", trained_network_file, "--data", folder,
+                  "--count", "10"], mirror_server.url("good"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"MNIST is not in {folder}: downloading it (about 12 MB, once)\n")
+    assert_all_four_files(folder)
+
+
+@pytest.mark.parametrize("script, flags", [
+    ("replicate.py", ["--quick", "--quiet", "--only", "ch1-30"]),
+    ("redrawn_accuracy.py", ["--count", "10"]),
+])
+def test_the_other_scripts_take_no_download(mirror_server, trained_network_file, tmp_path, script, flags):
+    if script == "redrawn_accuracy.py":
+        flags = [*flags, "--model", trained_network_file]
+    else:
+        flags = [*flags, "--results", tmp_path / "results", "--report", tmp_path / "R.md"]
+    result = run([SCRIPTS / script, "--data", tmp_path / "fresh", "--no-download", *flags],
+                 mirror_server.url("good"), cwd=tmp_path)
+    assert result.returncode == 1 and "MNIST not found" in result.stderr
+    assert mirror_server.count() == 0
