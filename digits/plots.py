@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 
-from .files import write_atomically
+from .files import check_png_path, write_atomically
 
 # (history field, panel title, is it an accuracy?); {evaluation} names the data set
 PANELS = (
@@ -65,5 +65,7 @@ def png_bytes(figure, dpi=100) -> bytes:
 
 
 def save_history_plot(history, path, title="", evaluation_name="evaluation") -> None:
-    """Draw the monitored curves of ``history`` to the PNG ``path`` (atomically)."""
+    """Draw the monitored curves of ``history`` to the PNG ``path`` (atomically); a path
+    that is not a ``.png`` file in an existing folder is refused (UsageError)."""
+    check_png_path(path)
     write_atomically(path, png_bytes(history_figure(history, title, evaluation_name)))

@@ -8,10 +8,11 @@ that to the network, so before it is classified every picture goes through the s
 steps, one function each:
 
 1. :func:`read_picture` opens the file (PNG, JPEG, BMP, GIF; grey, RGB, palette,
-   16-bit), composites a transparent background onto white, and reduces a large
-   picture early, so that a photo of several thousand pixels a side is never held
-   as floating-point numbers at full size.  It returns the picture as an
-   ``(height, width, channels)`` array of floats in [0, 1].
+   16-bit), reduces a large picture first (a JPEG as it is decoded, others a band
+   of rows at a time), and only then composites a transparent background onto
+   white, so that reading a picture takes little more memory than its decoded
+   pixels.  It returns the picture as an ``(height, width, channels)`` array of
+   floats in [0, 1].
 2. :func:`ink_on_black` finds the page colour at the picture's border, decides
    whether the ink is darker or lighter than the page, and measures how far each
    pixel is from the page in the ink's direction: ink becomes bright, page black.
@@ -31,11 +32,13 @@ steps, one function each:
 
 from __future__ import annotations
 
+import contextlib
+import math
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import DigitsError
 
@@ -58,6 +61,18 @@ THIN_STROKE = 1.2      # thinner than this: thicken to STROKE_WIDTH
 THICK_STROKE = 3.0     # thicker than this: thin to THINNED_STROKE
 THINNED_STROKE = 2.5    # (thresholds chosen on MNIST digits redrawn thinner and thicker)
 ORIENTATION = 0x0112   # the EXIF tag that says which way up a photo was taken
+# How to turn the stored pixels upright for each EXIF orientation (as ImageOps.exif_transpose).
+_TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+          8: Image.Transpose.ROTATE_90}
+# A picture whose decoded pixels would take more than this is refused (a JPEG is
+# decoded at up to 1/8 of its size, so only the largest PNGs, BMPs and GIFs reach it:
+# a 16,384 x 16,384 RGBA PNG takes 1 GiB).  Pillow keeps 1 byte per pixel for grey
+# and palette pictures, 2 for 16-bit grey, and 4 for everything else (RGB included).
+MAX_DECODED_BYTES = 1 << 30
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+BAND_PIXELS = 1 << 20  # large pictures are reduced about a megapixel (4 MB or less) at a time
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
 
 
@@ -74,11 +89,12 @@ class BlankPictureError(PictureError):
 def read_picture(path) -> np.ndarray:
     """Read an image file as an ``(height, width, channels)`` float32 array in [0, 1].
 
-    ``channels`` is 1 for a grey picture and 3 for a colour one; a transparent
-    background is composited onto white first, and pictures larger than
+    ``channels`` is 1 for a grey picture and 3 for a colour one; pictures larger than
     :data:`WORKING_SIZE` on their longer side are reduced (JPEGs while they are
-    decoded).  Raises :class:`PictureError` with a one-line reason for a missing or
-    empty file, a folder, or a file that is not an image Pillow can read.
+    decoded, others as soon as they are), and only then is a transparent background
+    composited onto white.  Raises :class:`PictureError` with a one-line reason for a
+    missing or empty file, a folder, a file that is not an image Pillow can read, or
+    one whose decoded pixels would take more than :data:`MAX_DECODED_BYTES`.
     """
     path = Path(path)
     if not path.exists():
@@ -87,64 +103,134 @@ def read_picture(path) -> np.ndarray:
         raise PictureError(f"{path}: is a folder, not a picture")
     try:
         if path.stat().st_size == 0:
-            raise PictureError(f"{path}: the file is empty")
+            raise PictureError("the file is empty")
         with warnings.catch_warnings():
-            # Pillow warns about very large pictures (a "decompression bomb" guard);
-            # we reduce them straight away, so the warning is noise.
+            # Pillow warns about, and refuses beyond about 179 megapixels, pictures it
+            # fears are "decompression bombs", before a JPEG can be asked for a reduced
+            # size; picture_from_image checks what will really be decoded instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with _without_pillows_size_limit():
+                image = Image.open(path)
+            with image:
                 return picture_from_image(image)
-    except PictureError:
-        raise
+    except PictureError as error:
+        raise PictureError(f"{path}: {error}") from None
     except UnidentifiedImageError:
         raise PictureError(f"{path}: not a picture (PNG, JPEG, BMP or GIF expected)") from None
     except Image.DecompressionBombError:
         raise PictureError(f"{path}: the picture is too large to read safely") from None
+    except MemoryError:
+        raise PictureError(f"{path}: not enough memory to read the picture") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         # Truncated or damaged image data, or a file we may not read.
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise PictureError(f"{path}: cannot read the picture ({reason})") from None
 
 
+@contextlib.contextmanager
+def _without_pillows_size_limit():
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
 def picture_from_image(image: Image.Image) -> np.ndarray:
     """A Pillow image (any mode) as an ``(height, width, channels)`` float32 array in [0, 1].
 
-    The same conversion as :func:`read_picture`, for an image already opened.
+    The same conversion as :func:`read_picture`, for an image already opened.  The
+    order of the steps keeps the memory near that of the decoded pixels: a JPEG is
+    decoded at 1/2, 1/4 or 1/8 of its size; any picture is reduced band by band in
+    its own mode; transparency is flattened and the picture turned upright only at the
+    reduced size.
     """
     if image.format == "JPEG":
         # Let the JPEG decoder scale down by 2, 4 or 8 as it decodes: cheap and small.
         image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
     image.seek(0)              # the first frame of an animated GIF
+    _check_decoded_size(image)
     image.load()
-    if image.getexif().get(ORIENTATION, 1) != 1:
-        image = ImageOps.exif_transpose(image)   # a phone photo: turn it as the camera was held
+    turn = _TURNS.get(image.getexif().get(ORIENTATION, 1))
     white = _white(image)
-    image = _plain_mode(image)
-    if max(image.size) > WORKING_SIZE:
-        image.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX, reducing_gap=None)
+    image = reduce_picture(image)
+    if turn is not None:
+        image = image.transpose(turn)      # a phone photo: turn it as the camera was held
     array = np.asarray(image, dtype=np.float32) / white
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
     return np.clip(array, 0, 1)
 
 
-def _plain_mode(image: Image.Image) -> Image.Image:
-    """Convert to "L" (grey), "RGB" or "F" (deep grey), compositing transparency onto white."""
-    mode = image.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        page = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        composite = Image.alpha_composite(page, rgba).convert("RGB")
-        return composite.convert("L") if mode in ("LA", "La", "L", "1") else composite
-    if mode in ("L", "RGB"):
+def _check_decoded_size(image: Image.Image) -> None:
+    """Refuse, before decoding, a picture whose pixels would take more than MAX_DECODED_BYTES."""
+    width, height = image.size
+    size = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
+    if size > MAX_DECODED_BYTES:
+        hint = "" if image.format == "JPEG" else "; a JPEG of it would be decoded at 1/8 of its size"
+        raise PictureError(
+            f"{width} x {height} pixels are too large to read: decoded they would take "
+            f"{size / 2**30:.1f} GiB, more than {MAX_DECODED_BYTES / 2**30:g} GiB{hint}")
+
+
+def reduce_picture(image: Image.Image) -> Image.Image:
+    """The picture as "L", "RGB" or "F", transparency composited onto white, reduced
+    with area averaging so that its longer side is at most :data:`WORKING_SIZE`.
+
+    A large picture is reduced a band of rows at a time: each band is converted to a
+    mode Pillow can average, resized to its rows of the result (each pixel the mean
+    of the area it covers, the bands meeting exactly where the result's rows do), and
+    only then composited onto white.  Pillow averages colours weighted by their
+    opacity, so flattening after reducing gives the picture flattening first would,
+    and no copy of the picture is ever made at its full size.
+    """
+    grey = image.mode in ("L", "LA", "La", "1")
+    mode = _averaging_mode(image)
+    width, height = image.size
+    if max(width, height) <= WORKING_SIZE:
+        return _flatten_transparency(_convert(image, mode), grey)
+    scale = WORKING_SIZE / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    source_rows = height / size[1]                   # per row of the result
+    rows = max(1, int(BAND_PIXELS / (width * source_rows)))
+    flat_mode = ("L" if grey else "RGB") if mode == "RGBA" else mode
+    reduced = Image.new(flat_mode, size)
+    for first in range(0, size[1], rows):
+        last = min(first + rows, size[1])
+        top, bottom = first * source_rows, last * source_rows
+        crop_top, crop_bottom = math.floor(top), min(height, math.ceil(bottom))
+        band = _convert(image.crop((0, crop_top, width, crop_bottom)), mode)
+        band = band.resize((size[0], last - first), Image.Resampling.BOX,
+                           box=(0, top - crop_top, width, bottom - crop_top))
+        reduced.paste(_flatten_transparency(band, grey), (0, first))
+    return reduced
+
+
+def _averaging_mode(image: Image.Image) -> str:
+    if image.mode.startswith("I") or image.mode == "F":
+        return "F"                      # 16- and 32-bit grey
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        return "RGBA"
+    return "L" if image.mode in ("L", "1") else "RGB"   # palette, CMYK, YCbCr, ... are colour
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    if image.mode == mode:
         return image
-    if mode == "1":
-        return image.convert("L")
-    if mode.startswith("I;16"):
-        return image.convert("I").convert("F")
-    if mode in ("I", "F"):
-        return image.convert("F")
-    return image.convert("RGB")   # palette, CMYK, YCbCr, LAB, HSV
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    return image.convert(mode)
+
+
+def _flatten_transparency(image: Image.Image, grey: bool) -> Image.Image:
+    """Composite an "RGBA" picture onto white, as "L" if it was ``grey``; other modes are
+    returned as they are."""
+    if image.mode != "RGBA":
+        return image
+    page = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    flat = Image.alpha_composite(page, image).convert("RGB")
+    return flat.convert("L") if grey else flat
 
 
 def _white(image: Image.Image) -> float:

@@ -10,12 +10,13 @@ import argparse
 from pathlib import Path
 
 from digits.cli import ArgumentParser
+from digits.commands.download import add_data_arguments, load_mnist  # noqa: F401 (scripts call common.load_mnist)
 
 
 def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
     """An argparse parser with the flags every script takes, defaulting to the book's run."""
     result = ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     result.add_argument("--hidden", type=int, default=hidden, help="neurons in the hidden layer")
     result.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")
     result.add_argument("--mini-batch-size", type=int, default=10, metavar="M",
@@ -23,8 +24,7 @@ def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
     result.add_argument("--eta", type=float, default=eta, help="the learning rate")
     result.add_argument("--lmbda", type=float, default=lmbda, help="L2 regularisation parameter")
     result.add_argument("--seed", type=int, default=seed, help="seed for weights and shuffling")
-    result.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                        help="where the MNIST files are (make data)")
+    add_data_arguments(result)
     return result
 
 

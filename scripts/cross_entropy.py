@@ -9,13 +9,12 @@ eta = 0.5, 30 epochs.  The book reports 95.49% (96.82% with 100 hidden neurons,
 """
 
 import common
-from digits.mnist import load_data
 from digits.network import Network
 
 
 def main(argv=None):
     args = common.parser(__doc__.split("\n\n")[0], epochs=30, eta=0.5).parse_args(argv)
-    training_data, validation_data, test_data = load_data(args.data)
+    training_data, validation_data, test_data = common.load_mnist(args)
     net = Network([784, args.hidden, 10], cost="cross-entropy", init="large", seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, evaluation_data=test_data,

@@ -11,7 +11,6 @@ the end: they choose nothing.
 
 import common
 from digits.errors import UsageError
-from digits.mnist import load_data
 from digits.network import Network
 
 
@@ -24,7 +23,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.patience < 1:
         raise UsageError(f"--patience must be at least 1 epoch, got {args.patience}")
-    training_data, validation_data, test_data = load_data(args.data)
+    training_data, validation_data, test_data = common.load_mnist(args)
     net = Network([784, args.hidden, 10], cost="cross-entropy", init="default", seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, validation_data=validation_data,

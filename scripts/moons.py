@@ -197,6 +197,8 @@ def run(args) -> int:
     if any(hidden < 1 for hidden in args.hidden):
         raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
     check_seed(args.seed)
+    if args.points < 2:     # (before the points are taken as the mini-batch size below)
+        raise UsageError(f"--points must be at least 2, one for each moon, got {args.points}")
     Network.check_hyperparameters(args.epochs, args.points, args.eta, args.lmbda)
     check_png_path(args.output)
     training_data = make_moons(args.points, args.noise, args.seed)

@@ -13,8 +13,8 @@ The four curves are drawn to ``--plot`` (redrawn every 10 epochs while it runs).
 from pathlib import Path
 
 import common
-from digits.errors import DigitsError, UsageError
-from digits.mnist import load_data
+from digits.errors import UsageError
+from digits.files import check_png_path
 from digits.network import Network
 from digits.plots import save_history_plot
 
@@ -28,11 +28,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.training_size < 1:
         raise UsageError(f"--training-size must be at least 1, got {args.training_size}")
-    try:
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DigitsError(f"cannot draw {args.plot}: {error.strerror or error}") from None
-    training_data, validation_data, test_data = load_data(args.data)
+    check_png_path(args.plot, create_folder=True)
+    training_data, validation_data, test_data = common.load_mnist(args)
     training_data = training_data[:args.training_size]
     title = (f"[784, {args.hidden}, 10], cross-entropy, {len(training_data)} training images, "
              f"eta {args.eta:g}, lambda {args.lmbda:g}")

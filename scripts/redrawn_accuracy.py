@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from digits.cli import ArgumentParser
+from digits.commands.download import add_data_arguments, load_mnist
 
 # (mode, file format): every kind of picture is drawn in turn.
 KINDS = [("L", "PNG"), ("L", "JPEG"), ("RGB", "PNG"), ("RGB", "JPEG"), ("RGBA", "PNG")]
@@ -78,8 +79,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("data/network.npz"),
                         help="the trained network (make train)")
-    parser.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                        help="where the MNIST files are (make data)")
+    add_data_arguments(parser)
     parser.add_argument("--count", type=int, default=2000,
                         help="how many test digits (the first COUNT of the 10,000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the redrawing")
@@ -91,11 +91,10 @@ def main(argv=None) -> int:
 
     from digits import model_file
     from digits.errors import DigitsError
-    from digits.mnist import load_data
 
     try:
         network, _ = model_file.load(args.model)
-        _, _, test = load_data(args.data)
+        _, _, test = load_mnist(args)
     except DigitsError as error:
         print(f"redrawn_accuracy: error: {error}", file=sys.stderr)
         return 1

@@ -9,7 +9,6 @@ better-initialised network of the chapter's end: ``--hidden 100 --eta 0.1 --epoc
 """
 
 import common
-from digits.mnist import load_data
 from digits.network import Network
 
 
@@ -18,7 +17,7 @@ def main(argv=None):
     parser.add_argument("--init", choices=["large", "default"], default="large",
                         help="large: N(0, 1) weights; default: N(0, 1/n_in)")
     args = parser.parse_args(argv)
-    training_data, validation_data, test_data = load_data(args.data)
+    training_data, validation_data, test_data = common.load_mnist(args)
     net = Network([784, args.hidden, 10], cost="cross-entropy", init=args.init, seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, evaluation_data=test_data,

@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 
 import experiments  # noqa: E402  (scripts/experiments.py, beside this file)
 from digits.cli import ArgumentParser, exit_status  # noqa: E402
+from digits.commands.download import add_data_arguments, load_mnist  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from experiments import EXPERIMENTS  # noqa: E402
 from digits.files import write_atomically  # noqa: E402
@@ -63,8 +64,7 @@ def build_parser():
                         help="run nothing: redraw the figures and the report from the JSON files")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="worker processes (1 runs everything in this process)")
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "mnist", metavar="DIR",
-                        help="where the MNIST files are")
+    add_data_arguments(parser, default=REPO / "data" / "mnist")
     parser.add_argument("--results", type=Path, default=None, metavar="DIR",
                         help="where the JSON files go (default results/, or results/quick/)")
     parser.add_argument("--report", type=Path, default=None, metavar="PATH",
@@ -255,7 +255,7 @@ def run_experiments(args) -> int:
     if not plan:
         return 0
     args.results.mkdir(parents=True, exist_ok=True)
-    experiments.load_experiment_data(args.data, args.quick)   # fail early, in one line, if MNIST is missing
+    load_mnist(args)    # fetch MNIST if it is missing, or fail early, in one line
 
     # The most expensive experiments first, and within them the longest runs, so that
     # the cores finish together and the cheap runs fill the gaps at the end.

@@ -1,9 +1,12 @@
 """Fixtures shared by the test suite: the real MNIST files, a real local HTTP mirror,
 and small IDX files written on the spot.
 
-The real data are never copied into the repository.  They are found beside it, at
-``../shared/data/mnist`` (or wherever ``$DIGITS_SHARED_MNIST`` points); tests that
-need them are skipped, saying so, when they are not there.
+The real data are never copied into the repository.  They are found in the first of
+these folders that holds all four files, either as the mirrors serve them (``.gz``)
+or decompressed as ``make data`` leaves them: ``$DIGITS_SHARED_MNIST``,
+``../shared/data/mnist`` beside the repository, and the repository's own
+``data/mnist``.  Tests that need them are skipped, saying where they looked, when
+none does.
 """
 
 from __future__ import annotations
@@ -24,33 +27,65 @@ import pytest
 from digits.download import FILES
 
 REPO = Path(__file__).resolve().parent.parent
+DECOMPRESSED = [name.removesuffix(".gz") for name in FILES]
 
 
 # --- the real MNIST files ------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def shared_mnist_dir() -> Path:
-    """The folder holding the four real MNIST ``.gz`` files (a local mirror)."""
-    folder = Path(os.environ.get("DIGITS_SHARED_MNIST") or REPO.parent / "shared" / "data" / "mnist")
-    missing = [name for name in FILES if not (folder / name).is_file()]
-    if missing:
-        pytest.skip(f"real MNIST not found at {folder} (missing {', '.join(missing)}); "
-                    f"set DIGITS_SHARED_MNIST or see README")
-    return folder
+def mnist_folders() -> list[Path]:
+    """Where the tests look for the real MNIST files, in order."""
+    folders = [REPO.parent / "shared" / "data" / "mnist", REPO / "data" / "mnist"]
+    if os.environ.get("DIGITS_SHARED_MNIST"):
+        folders.insert(0, Path(os.environ["DIGITS_SHARED_MNIST"]))
+    return folders
 
 
 @pytest.fixture(scope="session")
-def mnist_data_dir(tmp_path_factory, shared_mnist_dir) -> Path:
+def real_mnist() -> tuple[Path, bool]:
+    """``(folder, compressed)``: the first folder holding the four real files, as ``.gz``
+    (``compressed``) or decompressed."""
+    for folder in mnist_folders():
+        if all((folder / name).is_file() for name in FILES):
+            return folder, True
+        if all((folder / name).is_file() for name in DECOMPRESSED):
+            return folder, False
+    pytest.skip("real MNIST not found in " + ", ".join(map(str, mnist_folders()))
+                + " (run `make data`, or set DIGITS_SHARED_MNIST to a folder holding it)")
+
+
+@pytest.fixture(scope="session")
+def shared_mnist_dir(real_mnist, tmp_path_factory) -> Path:
+    """A folder holding the four real MNIST ``.gz`` files (a local mirror).
+
+    Where only decompressed files were found they are compressed once per session
+    into a temporary folder (about 2 s).
+    """
+    folder, compressed = real_mnist
+    if compressed:
+        return folder
+    mirror = tmp_path_factory.mktemp("mnist-gz")
+    for name in FILES:
+        content = (folder / name.removesuffix(".gz")).read_bytes()
+        (mirror / name).write_bytes(gzip.compress(content, compresslevel=6, mtime=0))
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def mnist_data_dir(tmp_path_factory, real_mnist) -> Path:
     """A folder that :func:`digits.mnist.load_data` reads real MNIST from, quickly.
 
-    The shared ``.gz`` files are decompressed once per test session into a temporary
-    folder (about 0.4 s), as the downloader would store them, and checked against
-    the published checksums; loading from there takes about 0.1 s.
+    The real files are decompressed (or copied) once per test session into a
+    temporary folder, as the downloader would store them, and checked against the
+    published checksums; loading from there takes about 0.1 s.
     """
+    source, compressed = real_mnist
     folder = tmp_path_factory.mktemp("mnist")
     for name, sha256 in FILES.items():
-        content = gzip.decompress((shared_mnist_dir / name).read_bytes())
-        assert hashlib.sha256(content).hexdigest() == sha256, f"{shared_mnist_dir / name} is not MNIST"
+        if compressed:
+            content = gzip.decompress((source / name).read_bytes())
+        else:
+            content = (source / name.removesuffix(".gz")).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == sha256, f"{source / name} is not MNIST"
         (folder / name.removesuffix(".gz")).write_bytes(content)
     return folder
 
@@ -122,17 +157,24 @@ class MirrorServer:
     ``drop``     headers with the full Content-Length, half the body, then the
                  connection is closed;
     ``stall``    headers and 1 KiB, then silence (until the server stops, at most
-                 ``STALL_SECONDS``).
+                 ``STALL_SECONDS``);
+    ``long``     a valid gzip file of the real file followed by ``LONG_EXTRA`` zero
+                 bytes: longer than MNIST's file;
+    ``bloated``  a Content-Length of ``BLOATED_LENGTH`` (3 GB), then the real file.
 
     ``requests`` lists ``(behaviour, file name)`` for every GET received.
     """
 
-    BEHAVIOURS = ("good", "missing", "error", "corrupt", "wrong", "html", "drop", "stall")
+    BEHAVIOURS = ("good", "missing", "error", "corrupt", "wrong", "html", "drop", "stall",
+                  "long", "bloated")
+    LONG_EXTRA = 1 << 20
+    BLOATED_LENGTH = 3_000_000_000
     STALL_SECONDS = 10.0
     SOCKET_TIMEOUT = 10.0
 
     def __init__(self, files: dict[str, bytes]):
         self.files = files
+        self._long: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -182,9 +224,10 @@ class MirrorServer:
                     self.send_error(503)
                     return
                 body = server.body(behaviour, name)
+                length = server.BLOATED_LENGTH if behaviour == "bloated" else len(body)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html" if behaviour == "html" else "application/gzip")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
                 try:
                     if behaviour == "drop":
@@ -215,6 +258,12 @@ class MirrorServer:
             return gzip.compress(b"not the MNIST file " + name.encode())
         if behaviour == "html":
             return b"<html><body>Please log in to continue.</body></html>"
+        if behaviour == "long":
+            with self._lock:
+                if name not in self._long:
+                    content = gzip.decompress(original) + bytes(self.LONG_EXTRA)
+                    self._long[name] = gzip.compress(content, compresslevel=1)
+                return self._long[name]
         return original
 
 
@@ -228,6 +277,53 @@ def mnist_gz_files(shared_mnist_dir) -> dict[str, bytes]:
 def mirror_server(mnist_gz_files):
     """A :class:`MirrorServer` on a free port of 127.0.0.1, stopped after the test."""
     server = MirrorServer(mnist_gz_files).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class SilentServer:
+    """A real listening socket on 127.0.0.1 that accepts every connection and never says
+    a word (nor reads one): a mirror that is up but never answers.  ``connections``
+    counts the connections accepted."""
+
+    def __init__(self):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self._socket.settimeout(0.05)
+        self.port = self._socket.getsockname()[1]
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mnist/"
+
+    def _accept(self):
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:     # the 0.05 s timeout: look at _stopping again
+                continue
+            self.connections += 1
+            self._open.append(connection)
+
+    def stop(self):
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        for connection in self._open:
+            connection.close()
+        self._socket.close()
+
+
+@pytest.fixture
+def silent_server():
+    """A :class:`SilentServer` on a free port of 127.0.0.1, stopped after the test."""
+    server = SilentServer()
     try:
         yield server
     finally:
@@ -249,8 +345,8 @@ def copy_mnist(mnist_data_dir):
     def copy(folder):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for path in mnist_data_dir.iterdir():
-            shutil.copyfile(path, folder / path.name)
+        for name in DECOMPRESSED:
+            shutil.copyfile(mnist_data_dir / name, folder / name)
         return folder
 
     return copy

@@ -24,7 +24,7 @@ def test_every_script_explains_itself_with_help(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_missing_data_is_one_line_and_status_1(name, tmp_path):
-    result = script(name, "--data", tmp_path)
+    result = script(name, "--data", tmp_path, "--no-download")
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "make data" in result.stderr
 

@@ -1,6 +1,7 @@
 """The IDX parser and the MNIST loader, on small files written here and on the real data."""
 
 import gzip
+import struct
 import time
 
 import numpy as np
@@ -82,6 +83,18 @@ def test_truncated_gzip_is_reported(write_idx, tiny_images):
         read_idx(path)
 
 
+def test_a_header_whose_sizes_overflow_when_multiplied_is_reported(tmp_path):
+    # 2**22 x 2**22 x 2**20 is 2**64 bytes: in 64-bit arithmetic it wraps to 0, which
+    # matched this file of a header and nothing else.
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIII", 0x00000803, 2**22, 2**22, 2**20))
+    with pytest.raises(IdxError) as raised:
+        read_idx(path)
+    assert str(raised.value) == (
+        f"{path}: truncated: the header promises 4194304 x 4194304 x 1048576 bytes of data "
+        f"(18,446,744,073,709,551,632 bytes in all) but the file has 16")
+
+
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(IdxError, match="no such file"):
         read_idx(tmp_path / "nowhere-idx1-ubyte")
@@ -129,6 +142,8 @@ def test_real_labels_are_digits_in_sane_proportions(mnist_data_dir):
 
 
 # --- load_data --------------------------------------------------------------------
+# Files written here are not MNIST's, so loading them takes verify=False (checking
+# the real files against MNIST's checksums is pinned in test_data_checks.py).
 
 def test_load_data_gives_the_books_split(mnist):
     training, validation, test = mnist
@@ -213,21 +228,21 @@ def test_image_and_label_counts_must_agree(write_idx, tiny_images):
     folder = write_idx("train-images-idx3-ubyte", tiny_images).parent
     write_idx("train-labels-idx1-ubyte", [1, 2])
     with pytest.raises(IdxError, match="has 3 images but train-labels-idx1-ubyte has 2 labels"):
-        load_data(folder)
+        load_data(folder, verify=False)
 
 
 def test_a_labels_file_in_place_of_images_is_reported(write_idx):
     folder = write_idx("train-images-idx3-ubyte", [1, 2, 3]).parent
     write_idx("train-labels-idx1-ubyte", [1, 2, 3])
     with pytest.raises(IdxError, match="holds labels, not images"):
-        load_data(folder)
+        load_data(folder, verify=False)
 
 
 def test_labels_must_be_digits(write_idx, tiny_images):
     folder = write_idx("train-images-idx3-ubyte", tiny_images).parent
     write_idx("train-labels-idx1-ubyte", [1, 10, 3])
     with pytest.raises(IdxError, match="label 10 is not a digit"):
-        load_data(folder)
+        load_data(folder, verify=False)
 
 
 def test_too_few_training_images_for_the_books_split(write_idx, tiny_images):
@@ -236,7 +251,7 @@ def test_too_few_training_images_for_the_books_split(write_idx, tiny_images):
     write_idx("t10k-images-idx3-ubyte", tiny_images)
     write_idx("t10k-labels-idx1-ubyte", [1, 2, 3])
     with pytest.raises(IdxError, match="needs more than 50,000"):
-        load_data(folder)
+        load_data(folder, verify=False)
 
 
 # --- load_data_wrapper: the book's format ---------------------------------------------

@@ -93,6 +93,8 @@ def test_a_nonsense_learning_rate_is_one_line_and_exit_status_2(tmp_path, capsys
     (["--seed", "-1"], "--seed must be a whole number"),
     (["--epochs", "0"], "epochs"),
     (["--lmbda", "-1"], "lmbda"),
+    (["--points", "0"], "--points must be at least 2, one for each moon, got 0"),
+    (["--points", "1"], "--points must be at least 2, one for each moon, got 1"),
 ])
 def test_nonsense_is_refused_in_one_line_before_any_training(tmp_path, capsys, flags, fragment):
     flags = [flag.format(tmp=tmp_path) for flag in flags]

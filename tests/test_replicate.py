@@ -147,7 +147,7 @@ def test_an_unknown_experiment_is_a_one_line_error(tmp_path, mnist_data_dir):
 
 
 def test_missing_mnist_is_a_one_line_error(tmp_path):
-    done = replicate(tmp_path, tmp_path / "nowhere", "--only", "ch1-30")
+    done = replicate(tmp_path, tmp_path / "nowhere", "--only", "ch1-30", "--no-download")
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "MNIST not found" in done.stderr
 

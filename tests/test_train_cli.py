@@ -47,7 +47,7 @@ def test_nonsense_is_refused_in_one_line_with_status_2(tmp_path, flags, fragment
 
 def test_missing_data_says_how_to_download_it(tmp_path):
     (tmp_path / "data").mkdir()
-    result = digits("train", "--data", tmp_path / "empty", cwd=tmp_path)
+    result = digits("train", "--data", tmp_path / "empty", "--no-download", cwd=tmp_path)
     assert_one_line_error(result, 1, "make data")
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .download import add_data_arguments, load_mnist
+
 
 def configure(parser):
     parser.add_argument("--model", type=Path, action="append", metavar="PATH",
                         help="a trained network; give it several times for an ensemble that "
                              "votes (default: data/network.npz)")
-    parser.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                        help="where the MNIST files are (see `digits download`)")
+    add_data_arguments(parser)
     parser.add_argument("--validation", action="store_true",
                         help="measure on the 10,000 validation images instead of the test images")
 
@@ -38,11 +39,10 @@ def load_models(paths):
 
 def run(args) -> int:
     from ..ensemble import vote
-    from ..mnist import load_data
     from ..report import percent
 
     models = load_models(args.model or [Path("data/network.npz")])
-    _, validation, test = load_data(args.data)
+    _, validation, test = load_mnist(args)
     name, data = ("validation", validation) if args.validation else ("test", test)
     outputs = []
     for path, network in models:

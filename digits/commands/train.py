@@ -22,6 +22,8 @@ import numpy as np
 
 from ..cli import check_seed
 from ..errors import DigitsError, UsageError
+from ..files import check_png_path
+from .download import add_data_arguments, load_mnist
 
 INPUTS, OUTPUTS = 784, 10
 
@@ -88,8 +90,7 @@ def configure(parser):
                           "shifts (250,000 images)")
 
     files = parser.add_argument_group("files")
-    files.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                       help="where the MNIST files are (see `digits download`)")
+    add_data_arguments(files)
     files.add_argument("--model", type=Path, default=Path("data/network.npz"), metavar="PATH",
                        help="where to save the trained network")
     files.add_argument("--plot", type=Path, default=None, metavar="PATH",
@@ -195,8 +196,8 @@ def check_destinations(args):
     for existing in (args.model, args.model.with_suffix(".json")):
         if existing.exists() and not os.access(existing, os.W_OK):
             raise UsageError(f"cannot save to {args.model}: {existing} is not writable")
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise UsageError(f"cannot draw {args.plot}: the folder {args.plot.parent} does not exist")
+    if args.plot is not None:
+        check_png_path(args.plot)
 
 
 def describe(args, network=None) -> str:
@@ -231,12 +232,11 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..download import sha256_of
-    from ..mnist import load_data
     from ..report import chapter6_line, epoch_line
 
     check_arguments(args)
     network = build_network(args)
-    training, validation, test = load_data(args.data)
+    training, validation, test = load_mnist(args)
     chapter6 = args.layers is not None
     evaluation_name, evaluation = ("validation", validation) if args.validation else ("test", test)
     if args.expand:
