@@ -179,3 +179,13 @@ def test_a_failed_save_keeps_the_trained_network_elsewhere_and_says_where(tmp_pa
     kept = str(error.value).split("kept at ")[1].split(" instead")[0]
     loaded, _ = model_file.load(kept)
     np.testing.assert_array_equal(loaded.weights[0], network.weights[0])
+
+
+def test_in_a_fresh_folder_train_makes_data_and_saves_there(tmp_path, mnist_data_dir):
+    result = subprocess.run([sys.executable, "-m", "digits", "train", "--epochs", "1", "--quiet",
+                             "--sizes", "784", "10", "10", "--seed", "1", "--data", str(mnist_data_dir)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "network.npz").is_file()
+    meta = json.loads((tmp_path / "data" / "network.json").read_text())
+    assert meta["data_sha256"]["train-images-idx3-ubyte"].startswith("ba891046")
