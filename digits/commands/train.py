@@ -198,4 +198,8 @@ def run(args) -> int:
     }
     model_file.save(network, args.model, metadata, history)
     print(f"Saved the network to {args.model}")
+
+    from ..diagnose import explain, rarely_answered
+    for line in explain(rarely_answered(network, evaluation), args.cost, evaluation_name):
+        print(line)
     return 0
