@@ -117,8 +117,8 @@ class PerExampleReference:
         self.biases = [b.copy() for b in network.biases]
 
     def update_mini_batch(self, mini_batch, eta):
-        nabla_b = [np.zeros_like(b) for b in self.biases]
-        nabla_w = [np.zeros_like(w) for w in self.weights]
+        nabla_b = [np.zeros(b.shape, b.dtype) for b in self.biases]
+        nabla_w = [np.zeros(w.shape, w.dtype) for w in self.weights]
         for x, y in mini_batch:
             delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
@@ -128,8 +128,8 @@ class PerExampleReference:
 
     def backprop(self, x, y):
         """(nabla_b, nabla_w) of the quadratic cost C_x of one example, layer by layer."""
-        nabla_b = [np.zeros_like(b) for b in self.biases]
-        nabla_w = [np.zeros_like(w) for w in self.weights]
+        nabla_b = [np.zeros(b.shape) for b in self.biases]      # (each is replaced below)
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
         activation, activations, zs = x, [x], []
         for b, w in zip(self.biases, self.weights):
             z = np.dot(w, activation) + b
