@@ -27,7 +27,11 @@ which would be 1 to 3% of an evaluation of the test images.  So the controller i
 once, on first use, and kept; switching the thread count with it then takes about
 20 µs per ``with`` block (the hand-written ``ctypes`` calls this module used before
 took about 5 µs), and a block that asks for the count already in force changes nothing.
-Training enters one block per epoch and evaluation one per call.
+Training enters one block per epoch and evaluation one per call, so neither gets
+slower: the ``ctypes`` version and this one, taking turns in one process on the shared
+2-core machine, gave the same medians to within 2% either way, for evaluating the 10,000
+test images (40 times each: 39 ms in float64, 15 ms in float32) and for training epochs
+of ``[784, 30, 10]`` (6 each: 0.82 s and 0.51 s).
 """
 
 from __future__ import annotations
