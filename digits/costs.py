@@ -12,6 +12,13 @@ Every cost is a small class with two static methods, following chapter 3 of the 
     cost an allocation for σ'(z)).  This is the one place BP1 is written.
 
 Inputs are arrays whose columns are examples: ``(n_out, m)``.
+
+A cost is computed in float64 whatever the network's dtype: it is a number people
+read and compare between runs, and a float32 network should report the same cost as
+a float64 one for the same outputs.  It matters most for the logarithms below: in
+float32, 1 - 1e-12 rounds to exactly 1, so a saturated output neuron would make the
+cross-entropy inf or nan.  Converting the ``(n_out, m)`` outputs costs far less than
+the feedforward that produced them.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import numpy as np
 from .errors import UsageError
 
 # Outputs are kept this far from 0 and 1 inside logarithms, so that a saturated
-# neuron costs a large finite number instead of inf or nan.
+# neuron costs a large finite number instead of inf or nan (in float64: see above).
 _EPSILON = 1e-12
 
 
@@ -32,6 +39,7 @@ class QuadraticCost:
 
     @staticmethod
     def fn(a, y):
+        a = np.asarray(a, dtype=np.float64)
         return 0.5 * float(np.sum((a - y) ** 2))
 
     @staticmethod
@@ -53,7 +61,7 @@ class CrossEntropyCost:
 
     @staticmethod
     def fn(a, y):
-        a = np.clip(a, _EPSILON, 1.0 - _EPSILON)
+        a = np.clip(np.asarray(a, dtype=np.float64), _EPSILON, 1.0 - _EPSILON)
         return float(-np.sum(y * np.log(a) + (1.0 - y) * np.log(1.0 - a)))
 
     @staticmethod
@@ -72,7 +80,8 @@ class LogLikelihoodCost:
 
     @staticmethod
     def fn(a, y):
-        return float(-np.sum(y * np.log(np.clip(a, _EPSILON, 1.0))))
+        a = np.clip(np.asarray(a, dtype=np.float64), _EPSILON, 1.0)
+        return float(-np.sum(y * np.log(a)))
 
     @staticmethod
     def delta(z, a, y, activation, out=None, scratch=None):

@@ -15,98 +15,67 @@ So :class:`~digits.network.Network` trains and evaluates inside
 ``with blas_threads(1):``.  The usual alternative, the environment variable
 ``OPENBLAS_NUM_THREADS=1``, is read only once, when numpy is first imported, and then
 holds for the whole process, the user's own code included; so instead this module
-asks the loaded OpenBLAS itself, through ``ctypes``, to change its thread count, and
-restores the count afterwards.  It needs no package beyond numpy.  Where numpy is
-linked against another BLAS (Apple's Accelerate, MKL) or the library cannot be found,
-:func:`blas_threads` does nothing, and :func:`blas_thread_control` says so.
+asks the loaded BLAS itself to change its thread count, and restores the count
+afterwards.  It does so through ``threadpoolctl`` (the package scikit-learn uses for
+the same purpose), which finds the BLAS libraries loaded into the process and knows
+OpenBLAS, MKL, BLIS and FlexiBLAS.  Where numpy's BLAS is none of these (Apple's
+Accelerate), :func:`blas_threads` does nothing, and :func:`blas_thread_control` says so.
+
+Cost: finding the libraries (``threadpoolctl.ThreadpoolController()``) reads the list
+of the process's shared libraries, about 0.35 ms per call on the development machine,
+which would be 1 to 3% of an evaluation of the test images.  So the controller is made
+once, on first use, and kept; switching the thread count with it then takes about
+20 µs per ``with`` block (the hand-written ``ctypes`` calls this module used before
+took about 5 µs), and a block that asks for the count already in force changes nothing.
+Training enters one block per epoch and evaluation one per call, so neither gets
+slower: the ``ctypes`` version and this one, taking turns in one process on the shared
+2-core machine, gave the same medians to within 2% either way, for evaluating the 10,000
+test images (40 times each: 39 ms in float64, 15 ms in float32) and for training epochs
+of ``[784, 30, 10]`` (6 each: 0.82 s and 0.51 s).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
-import os
-from pathlib import Path
-
-import numpy as np
-
-# The names OpenBLAS exports for its thread count: the plain build, the 64-bit-integer
-# build, and the renamed copy numpy's own wheels ship (``scipy_openblas``).
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
-
-_control = None  # (get, set) once found, False when there is none
+import functools
 
 
-def _loaded_library_paths():
-    """Shared libraries that might be numpy's OpenBLAS, loaded ones first."""
-    paths = []
-    maps = Path("/proc/self/maps")
-    if maps.exists():
-        for line in maps.read_text().splitlines():
-            path = line.split()[-1] if len(line.split()) >= 6 else ""
-            if "openblas" in os.path.basename(path).lower() and path not in paths:
-                paths.append(path)
-    numpy_dir = Path(np.__file__).parent
-    for pattern in ("../numpy.libs/*openblas*", ".libs/*openblas*", ".dylibs/*openblas*",
-                    "../numpy.libs/*openblas*.dll"):
-        for path in sorted(glob.glob(str(numpy_dir / pattern))):
-            if path not in paths:
-                paths.append(path)
-    return paths
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    """The loaded BLAS libraries' thread controls, found once (see the module docstring).
 
+    numpy is imported first, so that its BLAS is loaded and found.
+    """
+    import numpy  # noqa: F401
+    from threadpoolctl import ThreadpoolController
 
-def _find_control():
-    global _control
-    if _control is not None:
-        return _control
-    _control = False
-    for path in _loaded_library_paths():
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        getter = next((getattr(library, name) for name in _GETTERS if hasattr(library, name)), None)
-        setter = next((getattr(library, name) for name in _SETTERS if hasattr(library, name)), None)
-        if getter is not None and setter is not None:
-            getter.restype, getter.argtypes = ctypes.c_int, []
-            setter.restype, setter.argtypes = None, [ctypes.c_int]
-            _control = (getter, setter)
-            break
-    return _control
+    return ThreadpoolController().select(user_api="blas")
 
 
 def blas_thread_control() -> bool:
-    """True when this process's BLAS is an OpenBLAS whose thread count can be set."""
-    return bool(_find_control())
+    """True when this process's BLAS is one whose thread count can be set."""
+    return bool(_blas_controller().lib_controllers)
 
 
 def blas_thread_count() -> int | None:
-    """The number of threads OpenBLAS will use now, or None where it cannot be asked."""
-    control = _find_control()
-    return control[0]() if control else None
+    """The number of threads the BLAS will use now, or None where it cannot be asked.
+
+    (With several BLAS libraries loaded, the largest of their counts.)
+    """
+    counts = [library.num_threads for library in _blas_controller().lib_controllers]
+    counts = [count for count in counts if count is not None]
+    return max(counts) if counts else None
 
 
 @contextlib.contextmanager
 def blas_threads(count: int):
     """Let BLAS use at most ``count`` threads inside the ``with`` block, then restore.
 
-    A no-op where the BLAS is not an OpenBLAS this module can reach.
+    A no-op where the BLAS is not one threadpoolctl can reach.
     """
-    control = _find_control()
-    if not control:
+    controller = _blas_controller()
+    if all(library.num_threads == count for library in controller.lib_controllers):
         yield
         return
-    get, set_ = control
-    before = get()
-    if before == count:
+    with controller.limit(limits=count, user_api="blas"):
         yield
-        return
-    set_(count)
-    try:
-        yield
-    finally:
-        set_(before)

@@ -6,11 +6,15 @@ One run measures, on the real MNIST files:
   of several epochs) of the book's ``[784, 30, 10]`` network with mini-batches of 10,
   the same with mini-batches of 100, and ``[784, 100, 10]``, each in float64 and
   float32;
-* beside each, the book's algorithm written plainly (:class:`PerExampleReference`: a
-  loop over the examples of each mini-batch, one backpropagation per example), timed
-  on a slice of the epoch and scaled to 50,000 images, in turns with our epochs so
-  that both see the same machine; the table gives the ratio reference / ours, the
-  median of the ratios of each turn;
+* beside each, the book's algorithm written the way the book's ``network.py`` writes
+  it (:class:`PerExampleReference`: its sigmoid with ``np.exp``, ``np.dot``, a loop over
+  the examples of each mini-batch, one backpropagation per example), timed on a slice
+  of the epoch and scaled to 50,000 images, in turns with our epochs so that both see
+  the same machine; the table gives the ratio reference / ours, the median of the
+  ratios of each turn;
+* with ``--book-code DIR``, a clone of the book's repository, the book's own
+  ``network.py`` too (its Python 3-compatible parts, :func:`load_book_code`), on the
+  same images in the same turns, to check the reference against the real thing;
 * seconds to evaluate the 10,000 test images, to load MNIST, and the peak memory of
   ``python -m digits train`` (one epoch: memory does not grow with epochs);
 * the test accuracy after each epoch in float64 and float32, same seeds, to show
@@ -20,7 +24,7 @@ It prints a table and writes ``results/bench.json`` (atomically).  ``--quick`` i
 smoke run of a few seconds on a slice of the data, into ``results/quick/bench.json``;
 its figures are scaled to a full epoch but are rough.
 
-    python scripts/bench.py [--data data/mnist] [--quick] [--epochs 5] [--output PATH]
+    python scripts/bench.py [--data data/mnist] [--quick] [--epochs 5] [--book-code DIR] [--output PATH]
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ import argparse
 import json
 import os
 import platform
+import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +50,6 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:       # run from a checkout without installing the package
     sys.path.insert(0, str(REPO))
 
-from digits.activations import Sigmoid  # noqa: E402
 from digits.cli import ArgumentParser, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.mnist import load_data  # noqa: E402
@@ -81,62 +87,159 @@ TARGETS = {"book_epoch_seconds": 0.2, "evaluate_seconds": 0.020, "load_seconds":
 
 # -- the book's algorithm, one example at a time ------------------------------------------
 
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^(-z)), as the book computes it."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_prime(z):
+    """σ'(z) = σ(z) (1 - σ(z)), computing σ(z) twice, as the book does."""
+    return sigmoid(z) * (1 - sigmoid(z))
+
+
 class PerExampleReference:
-    """The book's chapter-1 gradient descent as the book runs it: one example at a time.
+    """The book's chapter-1 gradient descent as the book's ``network.py`` runs it.
 
     For each mini-batch, every example is fed forward and backpropagated on its own as
     a ``(784, 1)`` column, its gradients are added to running sums, and then the weights
-    take one step of eta/m times the sums.  Same sigmoid (``digits.activations``), same
-    quadratic cost, same equations as :class:`digits.network.Network`; only the loop
-    over the examples is in Python instead of inside the matrix products.
+    take one step of eta/m times the sums.  Written the way the book writes it: its
+    ``sigmoid`` and ``sigmoid_prime`` above, ``np.dot``, fresh lists and arrays for every
+    example, nothing from the ``digits`` library inside the loop; the equations are those
+    of :class:`digits.network.Network`, whose vectorised step it must equal
+    (:func:`step_agrees`).  One difference: the running sums start as zeros of the
+    weights' dtype, so a float32 network stays float32 (the book's ``np.zeros`` are
+    float64, which turns its weights to float64 after the first step).
     """
 
     def __init__(self, network: Network):
+        self.num_layers = len(network.sizes)
         self.weights = [w.copy() for w in network.weights]
         self.biases = [b.copy() for b in network.biases]
 
     def update_mini_batch(self, mini_batch, eta):
-        nabla_b = [np.zeros_like(b) for b in self.biases]
-        nabla_w = [np.zeros_like(w) for w in self.weights]
+        nabla_b = [np.zeros(b.shape, b.dtype) for b in self.biases]
+        nabla_w = [np.zeros(w.shape, w.dtype) for w in self.weights]
         for x, y in mini_batch:
             delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
-        step = eta / len(mini_batch)
-        self.weights = [w - step * nw for w, nw in zip(self.weights, nabla_w)]
-        self.biases = [b - step * nb for b, nb in zip(self.biases, nabla_b)]
+        self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
 
     def backprop(self, x, y):
+        """(nabla_b, nabla_w) of the quadratic cost C_x of one example, layer by layer."""
+        nabla_b = [np.zeros(b.shape) for b in self.biases]      # (each is replaced below)
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
         activation, activations, zs = x, [x], []
         for b, w in zip(self.biases, self.weights):
-            z = w @ activation + b
+            z = np.dot(w, activation) + b
             zs.append(z)
-            activation = Sigmoid.fn(z)
+            activation = sigmoid(z)
             activations.append(activation)
-        nabla_b = [None] * len(self.biases)
-        nabla_w = [None] * len(self.weights)
-        delta = (activations[-1] - y) * Sigmoid.derivative(zs[-1], activations[-1])
-        nabla_b[-1], nabla_w[-1] = delta, delta @ activations[-2].T
-        for l in range(2, len(self.weights) + 1):
-            delta = (self.weights[-l + 1].T @ delta) * Sigmoid.derivative(zs[-l], activations[-l])
-            nabla_b[-l], nabla_w[-l] = delta, delta @ activations[-l - 1].T
+        delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])     # BP1
+        nabla_b[-1] = delta                                                          # BP3
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())                    # BP4
+        # l = 1 is the output layer, l = 2 the layer before, and so on.
+        for l in range(2, self.num_layers):
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * sigmoid_prime(zs[-l])  # BP2
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
 
+    def cost_derivative(self, output_activations, y):
+        """∂C_x/∂a for the quadratic cost: a - y."""
+        return output_activations - y
 
-def reference_agrees(network: Network, training) -> bool:
-    """One mini-batch step of the reference equals Network.update_mini_batch.
+
+# The parts of the book's network.py the benchmark runs; everything else in it is left out.
+BOOK_METHODS = ("__init__", "update_mini_batch", "backprop", "cost_derivative")
+BOOK_FUNCTIONS = ("sigmoid", "sigmoid_prime")
+
+
+@dataclass(frozen=True)
+class BookCode:
+    """The book's own ``Network`` class, read from a clone of the book's repository."""
+
+    path: Path
+    network_class: type
+    left_out: tuple        # functions and methods that are not Python 3 (SGD's print statements)
+
+    def network_like(self, network: Network):
+        """The book's Network with the same sizes and a copy of ``network``'s weights."""
+        book = self.network_class(list(network.sizes))
+        book.weights = [w.copy() for w in network.weights]
+        book.biases = [b.copy() for b in network.biases]
+        return book
+
+
+def load_book_code(folder: Path) -> BookCode:
+    """The Python 3-compatible parts of ``network.py`` in ``folder`` (a clone of the
+    book's repository, whose code is in ``src/``, or that ``src`` folder itself).
+
+    The book's code is Python 2.  Each ``def`` of the file, a method of ``Network`` or a
+    module function, is compiled on its own under Python 3 with ``xrange`` standing
+    for ``range``; those that do not compile are left out (``left_out``).  The parts
+    the benchmark runs (:data:`BOOK_METHODS`, :data:`BOOK_FUNCTIONS`) must be there.
+    """
+    candidates = [folder / "src" / "network.py", folder / "network.py"]
+    path = next((candidate for candidate in candidates if candidate.is_file()), None)
+    if path is None:
+        raise UsageError(f"--book-code {folder}: no src/network.py or network.py there "
+                         f"(give a clone of the book's repository)")
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        raise UsageError(f"--book-code: cannot read {path} ({error.strerror or error})") from None
+    module = {"np": np, "numpy": np, "random": random, "xrange": range, "__name__": "book_network"}
+    methods, left_out = {}, []
+    start = 0
+    while start < len(lines):
+        # A def at the left margin is a module function, an indented one a method of
+        # Network (the file's one class); a def inside a def stays in its block.
+        definition = re.match(r"( *)def (\w+)\(", lines[start])
+        if definition is None:
+            start += 1
+            continue
+        indent, name = len(definition[1]), definition[2]
+        end = start + 1
+        while end < len(lines) and (not lines[end].strip() or lines[end].lstrip().startswith("#")
+                                    or len(lines[end]) - len(lines[end].lstrip()) > indent):
+            end += 1
+        # Moved left by the def's indent (a comment further left becomes a blank line),
+        # after blank lines that keep the file's line numbers in tracebacks.
+        block = [text[indent:] if len(text) - len(text.lstrip()) >= indent else ""
+                 for text in lines[start:end]]
+        source = "\n" * start + "\n".join(block)
+        try:
+            with warnings.catch_warnings():      # a docstring's "\partial", fine in Python 2
+                warnings.simplefilter("ignore")
+                code = compile(source, str(path), "exec")
+            exec(code, module, module if indent == 0 else methods)
+        except SyntaxError:
+            left_out.append(name)
+        start = end
+    missing = [name for name in BOOK_METHODS if name not in methods]
+    missing += [name for name in BOOK_FUNCTIONS if name not in module]
+    if missing:
+        raise UsageError(f"--book-code: {path} has no Python 3-compatible {', '.join(missing)}")
+    return BookCode(path, type("Network", (object,), methods), tuple(left_out))
+
+
+def step_agrees(network: Network, training, reference) -> bool:
+    """One mini-batch step of ``reference`` (a PerExampleReference, or the book's own
+    Network) equals Network.update_mini_batch.
 
     Up to rounding: within 1e-10 in float64, 1e-4 in float32 (the two add the same
     numbers in a different order).
     """
     tolerance = 1e-10 if network.dtype == np.float64 else 1e-4
-    reference = PerExampleReference(network)
     copy = Network(network.sizes, seed=0, dtype=network.dtype)
     copy.weights = [w.copy() for w in network.weights]
     copy.biases = [b.copy() for b in network.biases]
     batch = training[:10]
     x, y = batch.inputs.T.astype(network.dtype), batch.targets().T.astype(network.dtype)
-    reference.update_mini_batch([(x[:, [j]], y[:, [j]]) for j in range(10)], ETA)
+    with np.errstate(over="ignore"):         # the book's sigmoid: e^(-z) may overflow to inf
+        reference.update_mini_batch([(x[:, [j]], y[:, [j]]) for j in range(10)], ETA)
     copy.update_mini_batch(x, y, ETA)
     return all(np.allclose(a, b, rtol=0, atol=tolerance)
                for a, b in zip(copy.weights + copy.biases, reference.weights + reference.biases))
@@ -144,34 +247,46 @@ def reference_agrees(network: Network, training) -> bool:
 
 # -- measurements ----------------------------------------------------------------------------
 
-def time_epochs(setting: Setting, training, rounds: int, reference_images: int, seed=1):
-    """Alternate our epochs and slices of the reference's; return the figures of each round."""
+def time_epochs(setting: Setting, training, rounds: int, reference_images: int, seed=1,
+                book_code: BookCode | None = None):
+    """Alternate our epochs and slices of the reference's (and of the book's own code, if
+    given); return the network and the seconds per epoch of each round: ours, the
+    reference's, the book's (None without ``book_code``)."""
     network = Network(setting.sizes, seed=seed, dtype=setting.dtype)
     n = len(training)
     scale = EPOCH_IMAGES / n
     # Warm up (first touches of every array, the BLAS buffers) on a small slice.
     network.SGD(training[:min(n, 1000)], 1, setting.mini_batch_size, ETA)
 
-    reference = PerExampleReference(network)
+    references = {"reference": PerExampleReference(network)}
+    if book_code is not None:
+        references["book"] = book_code.network_like(network)
     dtype = network.dtype
     rng = np.random.default_rng(seed)
-    ours, theirs = [], []
-    for _ in range(rounds):
+    seconds = {"ours": [], "reference": [], "book": []}
+    for round_number in range(rounds):
         history = network.SGD(training, 1, setting.mini_batch_size, ETA)
-        ours.append(history.seconds[0] * scale)
+        seconds["ours"].append(history.seconds[0] * scale)
 
         chosen = training[rng.permutation(n)[:min(n, reference_images)]]
         columns = chosen.inputs.astype(dtype)[:, :, None]          # the book's (784, 1) x
         targets = chosen.targets().astype(dtype)[:, :, None]       # and (10, 1) y
         pairs = list(zip(columns, targets))
-        m = setting.mini_batch_size
-        with blas_threads(1):      # the reference gets the same BLAS setting as ours
-            started = time.perf_counter()
-            for k in range(0, len(pairs), m):
-                reference.update_mini_batch(pairs[k:k + m], ETA)
-            seconds = time.perf_counter() - started
-        theirs.append(seconds * EPOCH_IMAGES / len(pairs))
-    return network, ours, theirs
+        mini_batches = [pairs[k:k + setting.mini_batch_size]
+                        for k in range(0, len(pairs), setting.mini_batch_size)]
+        # The reference and the book's code take turns at going first, so that neither
+        # always runs in the other's wake.
+        for name in list(references)[::-1 if round_number % 2 else 1]:
+            reference = references[name]
+            # The same BLAS setting as ours; the book's sigmoid may overflow e^(-z) to
+            # inf (and σ to 0, rightly), which numpy would otherwise warn about.
+            with blas_threads(1), np.errstate(over="ignore"):
+                started = time.perf_counter()
+                for mini_batch in mini_batches:
+                    reference.update_mini_batch(mini_batch, ETA)
+                elapsed = time.perf_counter() - started
+            seconds[name].append(elapsed * EPOCH_IMAGES / len(pairs))
+    return network, seconds["ours"], seconds["reference"], seconds["book"] if book_code else None
 
 
 def time_evaluation(network: Network, test, rounds: int) -> list:
@@ -259,7 +374,7 @@ def median(values):
     return float(statistics.median(values))
 
 
-def run_bench(args) -> dict:
+def run_bench(args, book_code: BookCode | None = None) -> dict:
     quick = args.quick
     load_rounds, rounds = (1, 2) if quick else (5, args.epochs)
     # First, while this process holds no data (see peak_memory_of_training); a missing
@@ -290,10 +405,13 @@ def run_bench(args) -> dict:
         "load_seconds_runs": loading,
         "epochs": [],
     }
+    if book_code is not None:
+        results["book_code"] = {"path": str(book_code.path), "left_out": list(book_code.left_out)}
 
     book_networks = {}
     for setting in SETTINGS:
-        network, ours, theirs = time_epochs(setting, training, rounds, reference_images)
+        network, ours, theirs, books = time_epochs(setting, training, rounds, reference_images,
+                                                   book_code=book_code)
         ratios = [reference / mine for reference, mine in zip(theirs, ours)]
         entry = {
             "name": setting.name,
@@ -308,13 +426,24 @@ def run_bench(args) -> dict:
             "ratio_runs": ratios,
             "target_ratio": setting.target_ratio,
         }
+        if books is not None:
+            entry.update({
+                "book_seconds_per_epoch": median(books),
+                "book_seconds_per_epoch_runs": books,
+                "book_ratio": median([book / mine for book, mine in zip(books, ours)]),
+                "reference_over_book": median([reference / book for reference, book in zip(theirs, books)]),
+            })
         if setting.sizes == (784, 30, 10) and setting.mini_batch_size == 10:
             entry["target_seconds_per_epoch"] = TARGETS["book_epoch_seconds"]
-            entry["reference_agrees"] = reference_agrees(network, training)
+            entry["reference_agrees"] = step_agrees(network, training, PerExampleReference(network))
+            if book_code is not None:
+                entry["book_agrees"] = step_agrees(network, training, book_code.network_like(network))
             book_networks[setting.dtype] = network
         results["epochs"].append(entry)
         print(f"  measured {setting.name}: {median(ours):.3f} s per epoch, "
-              f"reference {median(theirs):.2f} s", file=sys.stderr, flush=True)
+              f"reference {median(theirs):.2f} s"
+              + (f", the book's network.py {median(books):.2f} s" if books else ""),
+              file=sys.stderr, flush=True)
 
     results["evaluate"] = {
         "images": len(test),
@@ -346,7 +475,11 @@ def table(results) -> str:
                  f"evaluation excluded), median of {results['rounds']} rounds; {slice_note}"
                  + ("; QUICK: timed on a slice, rough" if results["quick"] else "") + ".")
     lines.append("")
-    header = f"{'network':16} {'mini-batch':>10} {'dtype':>8} {'ours s':>8} {'reference s':>12} {'ratio':>7}  target"
+    book = "book_code" in results
+    header = f"{'network':16} {'mini-batch':>10} {'dtype':>8} {'ours s':>8} {'reference s':>12} {'ratio':>7}"
+    if book:
+        header += f" {'book s':>8} {'book/ours':>9} {'ref/book':>8}"
+    header += "  target"
     lines.append(header)
     lines.append("-" * len(header))
     for entry in results["epochs"]:
@@ -356,9 +489,16 @@ def table(results) -> str:
         if "target_seconds_per_epoch" in entry:
             targets.append(f"< {entry['target_seconds_per_epoch']} s "
                            f"{met(entry['seconds_per_epoch'], entry['target_seconds_per_epoch'])}")
+        book_columns = (f" {entry['book_seconds_per_epoch']:>8.2f} {entry['book_ratio']:>8.1f}x "
+                        f"{entry['reference_over_book']:>8.2f}" if book else "")
         lines.append(f"{str(entry['sizes']):16} {entry['mini_batch_size']:>10} {entry['dtype']:>8} "
                      f"{entry['seconds_per_epoch']:>8.3f} {entry['reference_seconds_per_epoch']:>12.2f} "
-                     f"{entry['ratio']:>6.1f}x  {', '.join(targets)}")
+                     f"{entry['ratio']:>6.1f}x{book_columns}  {', '.join(targets)}")
+    if book:
+        left_out = results["book_code"]["left_out"]
+        lines.append(f"book s: {results['book_code']['path']}, timed on the reference's images"
+                     + (f" (left out, not Python 3: {', '.join(left_out)})" if left_out else "")
+                     + "; its float64 running sums turn float32 weights to float64 after one step.")
     lines.append("")
     evaluate, targets = results["evaluate"], results["targets"]
     for dtype in ("float64", "float32"):
@@ -396,6 +536,10 @@ def main(argv=None) -> int:
                         help="epochs of the float64 / float32 accuracy curves")
     parser.add_argument("--curve-seeds", type=int, nargs="+", default=[1, 2, 3], metavar="SEED",
                         help="seeds of the accuracy curves")
+    parser.add_argument("--book-code", type=Path, default=None, metavar="DIR",
+                        help="a clone of the book's repository (github.com/mnielsen/"
+                             "neural-networks-and-deep-learning): also time its own src/network.py "
+                             "on the reference's images")
     parser.add_argument("--output", type=Path, default=None, metavar="PATH",
                         help="the JSON file (default results/bench.json, or "
                              "results/quick/bench.json with --quick)")
@@ -408,7 +552,8 @@ def bench(args, output) -> int:
     """Run the benchmark, print its table and write the JSON file."""
     if args.epochs < 1 or args.reference_images < 1 or args.curve_epochs < 1:
         raise UsageError("--epochs, --reference-images and --curve-epochs must be at least 1")
-    results = run_bench(args)
+    book_code = load_book_code(args.book_code) if args.book_code is not None else None
+    results = run_bench(args, book_code)
     print(table(results))
     output.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(output, (json.dumps(results, indent=2) + "\n").encode())

@@ -537,17 +537,15 @@ def measure(network, data: DataSet, lmbda, n) -> tuple:
     """``(cost, correct)``: the total cost on ``data`` and how many it classifies right.
 
     One feedforward pass gives both (``Network.total_cost`` and ``Network.evaluate``
-    would make two).  The cost is the same as ``total_cost``'s, but summed in float64:
-    the cross-entropy keeps outputs 1e-12 away from 0 and 1 before taking logarithms,
-    and in float32 1 - 1e-12 rounds to exactly 1, so one saturated output neuron
-    (common with the large initialisation) would make a float32 cost inf or nan.
+    would make two).  The cost is the same as ``total_cost``'s (computed in float64
+    by :mod:`digits.costs`, so a saturated output of a float32 network is finite).
     """
     cost, correct = 0.0, 0
     for start in range(0, len(data), 10_000):
         chunk = data[start:start + 10_000]
         outputs = network.feedforward(chunk.inputs.T)
         correct += int(np.count_nonzero(outputs.argmax(axis=0) == chunk.labels))
-        cost += network.cost.fn(outputs.astype(np.float64), chunk.targets().T.astype(np.float64))
+        cost += network.cost.fn(outputs, chunk.targets().T)
     cost /= len(data)
     if lmbda:
         cost += 0.5 * (lmbda / n) * sum(float(np.sum(np.square(w, dtype=np.float64)))

@@ -1,4 +1,5 @@
-"""``scripts/bench.py`` (``make bench``): its reference is the book's algorithm, and a
+"""``scripts/bench.py`` (``make bench``): its reference is the book's algorithm written as
+the book writes it, ``--book-code`` times the book's own ``network.py`` from a clone, and a
 quick run on the real data writes a complete, sensible ``bench.json``.
 
 Timings are not asserted against targets here (the machine is shared and noisy);
@@ -9,6 +10,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -48,11 +50,147 @@ def test_the_per_example_reference_takes_the_same_step_as_the_network():
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
 
 
+# A stand-in for a clone of the book's repository: src/network.py in the book's shape
+# and in Python 2 (print statements, xrange), written for these tests.
+BOOK_SHAPED_NETWORK = textwrap.dedent('''\
+    """A stand-in for the book's network.py: the same class and methods, Python 2."""
+
+    import random
+
+    import numpy as np
+
+
+    class Network(object):
+
+        def __init__(self, sizes):
+            self.num_layers = len(sizes)
+            self.sizes = sizes
+            self.biases = [np.random.randn(n, 1) for n in sizes[1:]]
+            self.weights = [np.random.randn(n, m) for m, n in zip(sizes[:-1], sizes[1:])]
+
+        def SGD(self, training_data, epochs, mini_batch_size, eta):
+            for epoch in xrange(epochs):
+                random.shuffle(training_data)
+                print "Epoch {0} complete".format(epoch)
+
+        def update_mini_batch(self, mini_batch, eta):
+            sum_b = [np.zeros(b.shape) for b in self.biases]
+            sum_w = [np.zeros(w.shape) for w in self.weights]
+            for x, y in mini_batch:
+                gradient_b, gradient_w = self.backprop(x, y)
+                sum_b = [s + g for s, g in zip(sum_b, gradient_b)]
+                sum_w = [s + g for s, g in zip(sum_w, gradient_w)]
+            step = eta / len(mini_batch)
+            self.weights = [w - step * s for w, s in zip(self.weights, sum_w)]
+            self.biases = [b - step * s for b, s in zip(self.biases, sum_b)]
+
+        def backprop(self, x, y):
+            gradient_b = [None] * len(self.biases)
+            gradient_w = [None] * len(self.weights)
+            a, outputs, inputs = x, [x], []
+            for b, w in zip(self.biases, self.weights):
+                inputs.append(np.dot(w, a) + b)
+                a = sigmoid(inputs[-1])
+                outputs.append(a)
+            delta = self.cost_derivative(outputs[-1], y) * sigmoid_prime(inputs[-1])
+            gradient_b[-1], gradient_w[-1] = delta, np.dot(delta, outputs[-2].transpose())
+            for l in xrange(2, self.num_layers):
+                delta = np.dot(self.weights[-l + 1].transpose(), delta) * sigmoid_prime(inputs[-l])
+                gradient_b[-l], gradient_w[-l] = delta, np.dot(delta, outputs[-l - 1].transpose())
+            return (gradient_b, gradient_w)
+
+        def cost_derivative(self, output_activations, y):
+            """\\partial C_x / \\partial a"""
+            return (output_activations - y)
+
+    #### functions
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def sigmoid_prime(z):
+        return sigmoid(z) * (1 - sigmoid(z))
+    ''')
+
+
 @pytest.fixture(scope="module")
-def quick_run(mnist_data_dir, tmp_path_factory):
-    """One ``bench.py --quick`` run on the real MNIST files: (process, JSON results)."""
+def book_clone(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("neural-networks-and-deep-learning")
+    (folder / "src").mkdir()
+    (folder / "src" / "network.py").write_text(BOOK_SHAPED_NETWORK)
+    return folder
+
+
+def test_the_book_shaped_stand_in_is_not_python_3(book_clone):
+    with pytest.raises(SyntaxError):
+        compile((book_clone / "src" / "network.py").read_text(), "network.py", "exec")
+
+
+def test_the_books_python_3_compatible_parts_are_loaded_and_the_rest_left_out(book_clone):
+    book_code = load_bench_module().load_book_code(book_clone)
+    assert book_code.path == book_clone / "src" / "network.py"
+    assert book_code.left_out == ("SGD",)
+    assert {"__init__", "update_mini_batch", "backprop", "cost_derivative"} <= set(vars(book_code.network_class))
+
+
+def test_the_books_own_step_equals_the_network_step(book_clone, mnist):
+    bench = load_bench_module()
+    network = Network([784, 30, 10], seed=4)
+    book = bench.load_book_code(book_clone).network_like(network)
+    assert bench.step_agrees(network, mnist[0], book)
+
+
+def test_a_book_whose_step_differs_is_caught(book_clone, tmp_path, mnist):
+    bench = load_bench_module()
+    (tmp_path / "network.py").write_text(BOOK_SHAPED_NETWORK.replace(
+        "return (output_activations - y)", "return 2 * (output_activations - y)"))
+    network = Network([784, 30, 10], seed=4)
+    book = bench.load_book_code(tmp_path).network_like(network)
+    assert not bench.step_agrees(network, mnist[0], book)
+
+
+def test_a_book_without_backprop_is_refused_naming_what_is_missing(tmp_path):
+    bench = load_bench_module()
+    (tmp_path / "network.py").write_text(BOOK_SHAPED_NETWORK.replace("def backprop(", "def back_propagate("))
+    with pytest.raises(bench.UsageError, match="no Python 3-compatible backprop"):
+        bench.load_book_code(tmp_path)
+
+
+def test_a_folder_without_the_books_code_is_one_line_before_any_work(tmp_path):
+    process = run_bench("--quick", "--data", tmp_path, "--book-code", tmp_path, "--output",
+                        tmp_path / "b.json", timeout=60)
+    assert process.returncode == 2
+    assert process.stderr.strip() == (f"bench: error: --book-code {tmp_path}: no src/network.py or "
+                                      f"network.py there (give a clone of the book's repository)")
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_the_reference_uses_no_digits_helpers_in_its_loop(monkeypatch):
+    from digits import activations
+
+    def refuse(*_):
+        raise AssertionError("the reference called digits.activations")
+
+    monkeypatch.setattr(activations.Sigmoid, "fn", staticmethod(refuse))
+    monkeypatch.setattr(activations.Sigmoid, "derivative", staticmethod(refuse))
+    bench = load_bench_module()
+    rng = np.random.default_rng(0)
+    data = DataSet(rng.random((5, 6)), rng.integers(0, 3, size=5), 3)
+    reference = bench.PerExampleReference(Network([6, 4, 3], seed=1))
+    reference.update_mini_batch(data.as_pairs(one_hot=True), eta=3.0)
+
+
+def test_the_references_sigmoid_is_the_books_formula():
+    bench = load_bench_module()
+    z = np.linspace(-30, 30, 61)
+    np.testing.assert_array_equal(bench.sigmoid(z), 1.0 / (1.0 + np.exp(-z)))
+    np.testing.assert_array_equal(bench.sigmoid_prime(z), bench.sigmoid(z) * (1 - bench.sigmoid(z)))
+
+
+@pytest.fixture(scope="module")
+def quick_run(mnist_data_dir, book_clone, tmp_path_factory):
+    """One ``bench.py --quick --book-code`` run on the real MNIST files: (process, JSON results)."""
     output = tmp_path_factory.mktemp("bench") / "bench.json"
-    process = run_bench("--quick", "--data", mnist_data_dir, "--output", output)
+    process = run_bench("--quick", "--data", mnist_data_dir, "--book-code", book_clone, "--output", output)
     results = json.loads(output.read_text()) if output.exists() else None
     return process, results
 
@@ -112,3 +250,23 @@ def test_missing_data_is_one_line_and_exit_1(tmp_path):
     assert process.stderr.startswith("bench: error: ") and "Traceback" not in process.stderr
     assert len(process.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "b.json").exists()
+
+
+def test_book_code_is_timed_in_every_setting_and_agrees(quick_run, book_clone):
+    process, results = quick_run
+    assert results["book_code"] == {"path": str(book_clone / "src" / "network.py"), "left_out": ["SGD"]}
+    for entry in results["epochs"]:
+        assert len(entry["book_seconds_per_epoch_runs"]) == results["rounds"]
+        assert 0 < entry["book_seconds_per_epoch"] < 6000
+        assert entry["book_ratio"] > 0 and entry["reference_over_book"] > 0
+    book = [e for e in results["epochs"] if e["sizes"] == [784, 30, 10] and e["mini_batch_size"] == 10]
+    assert [e["book_agrees"] for e in book] == [True, True]
+    assert "book s" in process.stdout and "left out, not Python 3: SGD" in process.stdout
+
+
+def test_without_book_code_the_table_has_no_book_columns(quick_run):
+    bench = load_bench_module()
+    _, results = quick_run
+    without_book = {key: value for key, value in results.items() if key != "book_code"}
+    text = bench.table(without_book)
+    assert "reference s" in text and "book s" not in text

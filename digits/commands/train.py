@@ -310,6 +310,11 @@ def run(args) -> int:
     save_or_keep(network, args.model, metadata, history)
     if args.checkpoint is not None and args.checkpoint.exists():
         args.checkpoint.unlink()
+
+    from ..diagnose import explain, rarely_answered
+    for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
+                        "test" if chapter6 else evaluation_name):
+        print(line)
     return 0
 
 
