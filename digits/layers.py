@@ -16,9 +16,10 @@ Conventions that would otherwise surprise:
 
 * As in the book, the m examples of a mini-batch are the *columns* of a matrix: a fully
   connected layer takes ``(n_in, m)`` and gives ``(n_out, m)``.  A convolutional layer
-  keeps its feature maps as ``(channels, m, height, width)``: channel first, then the
-  examples.  :class:`FullyConnected` flattens such maps into columns in the order
-  (channel, row, column), the order of the book's ``network3.py``.
+  takes and gives its feature maps as ``(channels, m, height, width)``: channel first,
+  then the examples (in memory it keeps the examples last, see :class:`ConvPool`).
+  :class:`FullyConnected` flattens such maps into columns in the order (channel, row,
+  column), the order of the book's ``network3.py``.
 * Every array a forward or backward pass writes lives in a :class:`Workspace` that the
   layer makes once per mini-batch size; training reuses it for every mini-batch, since
   for arrays this small allocating one costs about as much as filling it.
@@ -292,13 +293,20 @@ class ConvPool(Layer):
         ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
         error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
 
-    How it is computed: each image's rows are laid end to end, so that shifting the
-    input by (i, j) is shifting one long row by i * width + j.  The input of every
-    position and offset is copied into one matrix (``ws.cols``, "im2col": channels x
-    offsets rows, one column per output position), and each sum above becomes a single
-    matrix product.  Positions are computed over the full width of the input; the
-    last filter_size - 1 of each row straddle two rows, are never pooled, and get δ = 0.
-    That wastes some arithmetic but turns the copies into long contiguous runs.
+    How it is computed.  The layer takes and gives feature maps shaped
+    ``(channels, m, height, width)``, but keeps them in memory as
+    ``(channels, height, width, m)``: the m examples innermost, so that one row of a
+    map holds the same pixels of every image side by side (that is also the order of
+    the columns a fully connected layer above reads, and of the network's input).
+    The input of every output position and offset (i, j) is copied into one matrix
+    (``ws.cols``, "im2col": a row per (channel, i, j), a column per (y, x, example)),
+    in runs of a whole output row of every example at once, and each sum above
+    becomes a single matrix product.  The convolution's output ``z_conv`` is kept the
+    other way round, a row per position and a column per filter, ``(y, x, m, filters)``:
+    then the two rows of a pooling block are two long contiguous stretches, and the two
+    columns of a pair two stretches of m * filters numbers, so that pooling and its
+    backward pass are a few calls over long runs.  Which of each pair was the larger is
+    noted in the forward pass and reused in the backward one.
     """
 
     def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
@@ -354,131 +362,150 @@ class ConvPool(Layer):
         k, f = self.filter_size, self.filters
         conv_h, conv_w = self.conv_shape
         pool_h, pool_w = self.output_shape[1:]
-        positions = conv_h * width                 # full-width output positions per image
         ws = Workspace(m)
-        ws.positions = positions
-        # Each image's pixels end to end, with room for the last offset (k - 1) to run on.
-        ws.x = np.zeros((c, m, height * width + k - 1), dtype)
-        ws.cols = np.empty((c, k, k, m, positions), dtype)
-        ws.z_conv = np.empty((f, m * positions), dtype)
-        ws.rows = np.empty((f, m, pool_h, width), dtype)        # after pooling pairs of rows
-        ws.z = np.empty((f, m, pool_h, pool_w), dtype)
-        ws.a = np.empty((f, m, pool_h, pool_w), dtype)
+        ws.training = training
+        # Maps as (channels, height, width, m); the convolution's output as (y, x, m, filters).
+        ws.x = np.empty((c, height, width, m), dtype)
+        ws.cols = np.empty((c * k * k, conv_h * conv_w * m), dtype)
+        ws.z_conv = np.empty((conv_h, conv_w, m, f), dtype)
+        ws.rows = np.empty((pool_h, conv_w, m, f), dtype)          # after pooling pairs of rows
+        ws.pooled = np.empty((pool_h, pool_w, m, f), dtype)
+        ws.z = np.empty((f, pool_h, pool_w, m), dtype)
+        ws.a = np.empty((f, pool_h, pool_w, m), dtype)
         if self.pooling == "l2":
-            ws.squares = np.empty((f, m * positions), dtype)
+            ws.squares = np.empty((conv_h, conv_w, m, f), dtype)
         if training:
-            ws.pooled = np.empty((f, m, pool_h, pool_w), dtype)
-            ws.derivative = np.empty((f, m, pool_h, pool_w), dtype)
-            ws.delta = np.empty((f, m, pool_h, pool_w), dtype)
-            ws.first = np.empty((f, m, pool_h, width), dtype)    # which of a pair was larger
-            ws.delta_rows = np.zeros((f, m, pool_h, width), dtype)
-            ws.delta_conv = np.empty((f, m * positions), dtype)
+            if self.pooling == "max":                              # 1 where the first of a pair won
+                ws.first_row = np.empty((pool_h, conv_w, m, f), dtype)
+                ws.first_column = np.empty((pool_h, pool_w, m, f), dtype)
+            ws.derivative = np.empty((f, pool_h, pool_w, m), dtype)
+            ws.delta = np.empty((f, pool_h, pool_w, m), dtype)
+            ws.delta_pooled = np.empty((pool_h, pool_w, m, f), dtype)
+            ws.delta_rows = np.empty((pool_h, conv_w, m, f), dtype)
+            ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
             ws.nabla_w = np.empty(self.weight_shape(), dtype)
             ws.nabla_b = np.empty(self.bias_shape(), dtype)
-            ws.error_cols = np.empty((c * k * k, m * positions), dtype)
-            ws.error = np.zeros((c, m, height * width + k - 1), dtype)
+            ws.error_cols = np.empty((c * k * k, conv_h * conv_w * m), dtype)
+            ws.error = np.empty((c, height, width, m), dtype)
         return ws
+
+    # -- the two memory orders of feature maps ----------------------------------------
+
+    @staticmethod
+    def _examples_inside(maps):
+        """``(channels, m, height, width)`` maps as ``(channels, height, width, m)`` (a view)."""
+        return maps.transpose(0, 2, 3, 1)
+
+    @staticmethod
+    def _examples_second(maps):
+        """``(channels, height, width, m)`` maps as ``(channels, m, height, width)`` (a view)."""
+        return maps.transpose(0, 3, 1, 2)
 
     # -- forward ----------------------------------------------------------------------
 
     def forward(self, a, ws, rng=None):
         """Convolution, pooling, a = σ(pooled + b); ``a`` is columns or (channels, m, h, w)."""
-        c, height, width = self.input_shape
-        m = ws.m
-        image = ws.x[:, :, :height * width]
-        if a.ndim == 2:                                     # the network's input columns
-            np.copyto(image, a.reshape(c, height * width, m).transpose(0, 2, 1))
-        else:
-            np.copyto(image, a.reshape(c, m, height * width))
-        self._im2col(ws)
-        filters = self.weights.reshape(self.filters, -1)             # (f, c*k*k)
-        np.matmul(filters, ws.cols.reshape(filters.shape[1], -1), out=ws.z_conv)
+        self._im2col(self._input(a, ws), ws)
+        filters = self.weights.reshape(self.filters, -1)                 # (f, c*k*k)
+        np.matmul(ws.cols.T, filters.T, out=ws.z_conv.reshape(-1, self.filters))
         pooled = self._pool(ws)
-        np.add(pooled, self.biases.reshape(-1, 1, 1, 1), out=ws.z)
-        return self.activation.fn(ws.z, out=ws.a)
+        np.add(pooled.transpose(3, 0, 1, 2), self.biases.reshape(-1, 1, 1, 1), out=ws.z)
+        self.activation.fn(ws.z, out=ws.a)
+        return self._examples_second(ws.a)
 
-    def _im2col(self, ws):
-        """ws.cols[c, i, j, image, p] = input[c, image, p + i * width + j]: one copy per offset."""
-        width, k, positions = self.input_shape[2], self.filter_size, ws.positions
-        for i in range(k):
-            for j in range(k):
-                shift = i * width + j
-                ws.cols[:, i, j] = ws.x[:, :, shift:shift + positions]
+    def _input(self, a, ws):
+        """The input as (channels, height, width, m), copied into ``ws.x`` only if it is not already."""
+        if a.ndim == 2:                       # the network's columns: (c * h * w, m)
+            np.copyto(ws.x.reshape(a.shape), a)
+            return ws.x
+        maps = self._examples_inside(a)
+        if maps.flags.c_contiguous:           # from a layer below that keeps the same order
+            return maps
+        np.copyto(ws.x, maps)
+        return ws.x
 
-    def _conv_maps(self, array, ws):
-        """A ``(filters, m * positions)`` array as maps ``(filters, m, conv_h, width)``."""
-        return array.reshape(self.filters, ws.m, self.conv_shape[0], self.input_shape[2])
+    def _im2col(self, image, ws):
+        """ws.cols[c, i, j, y, x, :] = image[c, y + i, x + j, :]: one copy of every window."""
+        k = self.filter_size
+        windows = np.lib.stride_tricks.sliding_window_view(image, (k, k), axis=(1, 2))
+        c, conv_h, conv_w, m = windows.shape[:4]                         # (c, y, x, m, i, j)
+        np.copyto(ws.cols.reshape(c, k, k, conv_h, conv_w, m), windows.transpose(0, 4, 5, 1, 2, 3))
 
     def _pool(self, ws):
-        """2x2 pooling of z_conv in two steps: pairs of rows, then pairs of columns."""
+        """2x2 pooling of z_conv into ``ws.pooled``, (y, x, m, filters): pairs of rows, then of columns."""
+        pool_h, pool_w = self.output_shape[1:]
         conv_w = self.conv_shape[1]
-        maps = self._conv_maps(ws.z_conv, ws)
+        row_pairs = ws.z_conv.reshape(pool_h, 2, conv_w, -1)            # (y, top/bottom, x, m*f)
+        rows = ws.rows.reshape(pool_h, conv_w, -1)
+        column_pairs = ws.rows.reshape(pool_h, pool_w, 2, -1)           # (y, x, left/right, m*f)
+        pooled = ws.pooled.reshape(pool_h, pool_w, -1)
         if self.pooling == "max":
-            np.maximum(maps[:, :, 0::2], maps[:, :, 1::2], out=ws.rows)
-            out = ws.pooled if hasattr(ws, "pooled") else ws.z
-            return np.maximum(ws.rows[..., 0:conv_w:2], ws.rows[..., 1:conv_w:2], out=out)
-        squares = self._conv_maps(np.square(ws.z_conv, out=ws.squares), ws)
-        np.add(squares[:, :, 0::2], squares[:, :, 1::2], out=ws.rows)
-        out = ws.pooled if hasattr(ws, "pooled") else ws.z
-        np.add(ws.rows[..., 0:conv_w:2], ws.rows[..., 1:conv_w:2], out=out)
-        return np.sqrt(out, out=out)
+            top, bottom = row_pairs[:, 0], row_pairs[:, 1]
+            left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
+            np.maximum(top, bottom, out=rows)
+            np.maximum(left, right, out=pooled)
+            if ws.training:                     # ties go to the first (top, then left)
+                np.greater_equal(top, bottom, out=ws.first_row.reshape(rows.shape))
+                np.greater_equal(left, right, out=ws.first_column.reshape(pooled.shape))
+            return ws.pooled
+        squares = np.square(ws.z_conv, out=ws.squares).reshape(row_pairs.shape)
+        np.add(squares[:, 0], squares[:, 1], out=rows)
+        np.add(column_pairs[:, :, 0], column_pairs[:, :, 1], out=pooled)
+        return np.sqrt(ws.pooled, out=ws.pooled)
 
     # -- backward ---------------------------------------------------------------------
 
+    def delta(self, error, ws):
+        """δ = error ⊙ σ'(z) (BP2's second half), for an error shaped (channels, m, h, w)."""
+        return self._examples_second(super().delta(self._examples_inside(error), ws))
+
     def backward(self, delta, ws, propagate):
-        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its output."""
-        np.add.reduce(delta, axis=(1, 2, 3), out=ws.nabla_b)                   # BP3
-        delta_conv = self._unpool(delta, ws)
-        cols = ws.cols.reshape(-1, ws.m * ws.positions)
-        np.matmul(delta_conv, cols.T, out=ws.nabla_w.reshape(self.filters, -1))  # BP4
+        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its input."""
+        delta = self._examples_inside(delta)                             # (f, y, x, m)
+        np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
+        delta_conv = self._unpool(delta, ws).reshape(-1, self.filters)  # (y*x*m, f)
+        np.matmul(delta_conv.T, ws.cols.T, out=ws.nabla_w.reshape(self.filters, -1))  # BP4
         if not propagate:
             return None
         filters = self.weights.reshape(self.filters, -1)
-        np.matmul(filters.T, delta_conv, out=ws.error_cols)                     # BP2: w^T δ
-        return self._col2im(ws)
+        np.matmul(filters.T, delta_conv.T, out=ws.error_cols)                   # BP2: w^T δ
+        return self._examples_second(self._col2im(ws))
 
     def _unpool(self, delta, ws):
         """δ_conv: δ sent back through the pooling to the positions it came from."""
+        pool_h, pool_w = self.output_shape[1:]
         conv_w = self.conv_shape[1]
-        rows, first = ws.rows, ws.first
-        delta_rows = ws.delta_rows          # its last columns stay 0: positions never pooled
-        maps = self._conv_maps(ws.z_conv, ws)
-        delta_conv = self._conv_maps(ws.delta_conv, ws)
-        left, right = delta_rows[..., 0:conv_w:2], delta_rows[..., 1:conv_w:2]
+        np.copyto(ws.delta_pooled, delta.transpose(1, 2, 3, 0))          # (y, x, m, f)
+        delta_pooled = ws.delta_pooled.reshape(pool_h, pool_w, -1)
+        column_pairs = ws.delta_rows.reshape(pool_h, pool_w, 2, -1)
+        row_pairs = ws.delta_conv.reshape(pool_h, 2, conv_w, -1)
+        delta_rows = ws.delta_rows.reshape(pool_h, conv_w, -1)
         if self.pooling == "max":
-            # Of each pair, the larger (the first if equal) gets all of δ, the other none.
-            chosen = first[..., :conv_w // 2]
-            np.greater_equal(rows[..., 0:conv_w:2], rows[..., 1:conv_w:2], out=chosen)
-            np.multiply(delta, chosen, out=left)
-            np.subtract(delta, left, out=right)
-            np.greater_equal(maps[:, :, 0::2], maps[:, :, 1::2], out=first)
-            np.multiply(delta_rows, first, out=delta_conv[:, :, 0::2])
-            np.subtract(delta_rows, delta_conv[:, :, 0::2], out=delta_conv[:, :, 1::2])
+            # Of each pair, the one noted as the larger gets all of δ, the other none.
+            left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
+            np.multiply(delta_pooled, ws.first_column.reshape(delta_pooled.shape), out=left)
+            np.subtract(delta_pooled, left, out=right)
+            top, bottom = row_pairs[:, 0], row_pairs[:, 1]
+            np.multiply(delta_rows, ws.first_row.reshape(delta_rows.shape), out=top)
+            np.subtract(delta_rows, top, out=bottom)
         else:
             # p = sqrt(Σ z²), so ∂p/∂z = z / p for each of the four (0 where p is 0).
-            pooled = ws.pooled
-            scaled = np.divide(delta, pooled, out=ws.derivative, where=pooled > 0)
-            scaled[pooled <= 0] = 0.0
-            np.copyto(left, scaled)
-            np.copyto(right, scaled)
-            np.copyto(delta_conv[:, :, 0::2], delta_rows)
-            np.copyto(delta_conv[:, :, 1::2], delta_rows)
+            pooled = ws.pooled.reshape(delta_pooled.shape)
+            np.divide(delta_pooled, pooled, out=delta_pooled, where=pooled > 0)
+            delta_pooled[pooled <= 0] = 0.0
+            np.copyto(column_pairs, delta_pooled[:, :, None])
+            np.copyto(row_pairs, delta_rows[:, None])
             ws.delta_conv *= ws.z_conv
         return ws.delta_conv
 
-    def delta(self, error, ws):
-        derivative = self.activation.derivative(ws.z, ws.a, out=ws.derivative)
-        return np.multiply(error, derivative, out=ws.delta)
-
     def _col2im(self, ws):
-        """The error for the input: each column of error_cols added back where it was copied from."""
-        c, height, width = self.input_shape
-        k, positions = self.filter_size, ws.positions
+        """The error for the input, (c, h, w, m): each column of error_cols added back where it was copied from."""
+        c, k = self.input_shape[0], self.filter_size
+        conv_h, conv_w = self.conv_shape
         error = ws.error
         error.fill(0.0)
-        columns = ws.error_cols.reshape(c, k, k, ws.m, positions)
+        columns = ws.error_cols.reshape(c, k, k, conv_h, conv_w, ws.m)
         for i in range(k):
             for j in range(k):
-                shift = i * width + j
-                error[:, :, shift:shift + positions] += columns[:, i, j]
-        return error[:, :, :height * width].reshape(c, ws.m, height, width)
+                error[:, i:i + conv_h, j:j + conv_w] += columns[:, i, j]
+        return error
