@@ -385,7 +385,11 @@ class ConvPool(Layer):
             ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
             ws.nabla_w = np.empty(self.weight_shape(), dtype)
             ws.nabla_b = np.empty(self.bias_shape(), dtype)
-            ws.error_cols = np.empty((c * k * k, conv_h * conv_w * m), dtype)
+            # w^T δ, each row of positions padded to the input's width, with zeros
+            # before and after (see _col2im); the padding is never written.
+            row = width * m
+            ws.pad = (k - 1) * (row + m)
+            ws.error_cols = np.zeros((c * k * k, ws.pad + conv_h * row + (k - 1) * row), dtype)
             ws.error = np.empty((c, height, width, m), dtype)
         return ws
 
@@ -468,7 +472,8 @@ class ConvPool(Layer):
         if not propagate:
             return None
         filters = self.weights.reshape(self.filters, -1)
-        np.matmul(filters.T, delta_conv.T, out=ws.error_cols)                   # BP2: w^T δ
+        by_rows = delta_conv.reshape(self.conv_shape[0], -1, self.filters).transpose(0, 2, 1)
+        np.matmul(filters.T, by_rows, out=self._error_rows(ws))     # BP2: w^T δ, a product per row y
         return self._examples_second(self._col2im(ws))
 
     def _unpool(self, delta, ws):
@@ -498,14 +503,27 @@ class ConvPool(Layer):
             ws.delta_conv *= ws.z_conv
         return ws.delta_conv
 
-    def _col2im(self, ws):
-        """The error for the input, (c, h, w, m): each column of error_cols added back where it was copied from."""
-        c, k = self.input_shape[0], self.filter_size
+    def _error_rows(self, ws):
+        """Where w^T δ goes in ``ws.error_cols``: (y, c*k*k, x*m), each row y a matrix of its own."""
         conv_h, conv_w = self.conv_shape
-        error = ws.error
-        error.fill(0.0)
-        columns = ws.error_cols.reshape(c, k, k, conv_h, conv_w, ws.m)
-        for i in range(k):
-            for j in range(k):
-                error[:, i:i + conv_h, j:j + conv_w] += columns[:, i, j]
-        return error
+        row = self.input_shape[2] * ws.m
+        rows = ws.error_cols[:, ws.pad:ws.pad + conv_h * row].reshape(-1, conv_h, row)
+        return rows[:, :, :conv_w * ws.m].transpose(1, 0, 2)
+
+    def _col2im(self, ws):
+        """The error for the input, (c, h, w, m): each entry of error_cols added back where it was copied from.
+
+        error[c, y, x] = Σ_i Σ_j error_cols[c, i, j, y - i, x - j], taken as 0 outside the
+        positions.  Since error_cols keeps its positions in rows as wide as the input,
+        with zeros between them and around, the term for (i, j) is always i * width + j
+        pixels back, so a strided view puts all of them side by side for one sum.
+        """
+        c, height, width = self.input_shape
+        k, m = self.filter_size, ws.m
+        row = width * m
+        line, step = ws.error_cols.strides
+        terms = np.lib.stride_tricks.as_strided(
+            ws.error_cols[:, ws.pad:], shape=(c, k, k, height * row),
+            strides=(k * k * line, k * line - row * step, line - m * step, step), writeable=False)
+        np.add.reduce(terms, axis=(1, 2), out=ws.error.reshape(c, -1))
+        return ws.error
