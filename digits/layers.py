@@ -305,8 +305,8 @@ class ConvPool(Layer):
     other way round, a row per position and a column per filter, ``(y, x, m, filters)``:
     then the two rows of a pooling block are two long contiguous stretches, and the two
     columns of a pair two stretches of m * filters numbers, so that pooling and its
-    backward pass are a few calls over long runs.  Which of each pair was the larger is
-    noted in the forward pass and reused in the backward one.
+    backward pass are a few calls over long runs.  Max-pooling notes in the forward pass
+    which of each block's four won, so that the backward pass is one multiplication.
     """
 
     def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
@@ -375,13 +375,13 @@ class ConvPool(Layer):
         if self.pooling == "l2":
             ws.squares = np.empty((conv_h, conv_w, m, f), dtype)
         if training:
-            if self.pooling == "max":                              # 1 where the first of a pair won
-                ws.first_row = np.empty((pool_h, conv_w, m, f), dtype)
-                ws.first_column = np.empty((pool_h, pool_w, m, f), dtype)
+            if self.pooling == "max":                              # see _note_winners
+                ws.top_won = np.empty((pool_h, conv_w, m, f), bool)
+                ws.column_won = np.empty((pool_h, conv_w, m, f), bool)
+                ws.winner = np.empty((conv_h, conv_w, m, f), bool)
             ws.derivative = np.empty((f, pool_h, pool_w, m), dtype)
             ws.delta = np.empty((f, pool_h, pool_w, m), dtype)
             ws.delta_pooled = np.empty((pool_h, pool_w, m, f), dtype)
-            ws.delta_rows = np.empty((pool_h, conv_w, m, f), dtype)
             ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
             ws.nabla_w = np.empty(self.weight_shape(), dtype)
             ws.nabla_b = np.empty(self.bias_shape(), dtype)
@@ -440,22 +440,37 @@ class ConvPool(Layer):
         pool_h, pool_w = self.output_shape[1:]
         conv_w = self.conv_shape[1]
         row_pairs = ws.z_conv.reshape(pool_h, 2, conv_w, -1)            # (y, top/bottom, x, m*f)
+        top, bottom = row_pairs[:, 0], row_pairs[:, 1]
         rows = ws.rows.reshape(pool_h, conv_w, -1)
         column_pairs = ws.rows.reshape(pool_h, pool_w, 2, -1)           # (y, x, left/right, m*f)
+        left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
         pooled = ws.pooled.reshape(pool_h, pool_w, -1)
         if self.pooling == "max":
-            top, bottom = row_pairs[:, 0], row_pairs[:, 1]
-            left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
             np.maximum(top, bottom, out=rows)
             np.maximum(left, right, out=pooled)
-            if ws.training:                     # ties go to the first (top, then left)
-                np.greater_equal(top, bottom, out=ws.first_row.reshape(rows.shape))
-                np.greater_equal(left, right, out=ws.first_column.reshape(pooled.shape))
+            if ws.training:
+                self._note_winners(top, bottom, left, right, ws)
             return ws.pooled
         squares = np.square(ws.z_conv, out=ws.squares).reshape(row_pairs.shape)
         np.add(squares[:, 0], squares[:, 1], out=rows)
-        np.add(column_pairs[:, :, 0], column_pairs[:, :, 1], out=pooled)
+        np.add(left, right, out=pooled)
         return np.sqrt(ws.pooled, out=ws.pooled)
+
+    def _note_winners(self, top, bottom, left, right, ws):
+        """``ws.winner``: True at the one position of each 2x2 block that max-pooling took.
+
+        Of each pair of rows the larger won, then of the two columns left; ties go to the
+        first (the top, then the left), so that exactly one of the four wins.
+        """
+        pool_h, pool_w = self.output_shape[1:]
+        top_won = np.greater_equal(top, bottom, out=ws.top_won.reshape(top.shape))
+        column_won = ws.column_won.reshape(pool_h, pool_w, 2, -1)
+        np.greater_equal(left, right, out=column_won[:, :, 0])
+        np.logical_not(column_won[:, :, 0], out=column_won[:, :, 1])
+        column_won = column_won.reshape(top_won.shape)
+        winner = ws.winner.reshape(pool_h, 2, *top_won.shape[1:])
+        np.logical_and(column_won, top_won, out=winner[:, 0])
+        np.greater(column_won, top_won, out=winner[:, 1])          # its column won, its top did not
 
     # -- backward ---------------------------------------------------------------------
 
@@ -479,28 +494,18 @@ class ConvPool(Layer):
     def _unpool(self, delta, ws):
         """δ_conv: δ sent back through the pooling to the positions it came from."""
         pool_h, pool_w = self.output_shape[1:]
-        conv_w = self.conv_shape[1]
         np.copyto(ws.delta_pooled, delta.transpose(1, 2, 3, 0))          # (y, x, m, f)
-        delta_pooled = ws.delta_pooled.reshape(pool_h, pool_w, -1)
-        column_pairs = ws.delta_rows.reshape(pool_h, pool_w, 2, -1)
-        row_pairs = ws.delta_conv.reshape(pool_h, 2, conv_w, -1)
-        delta_rows = ws.delta_rows.reshape(pool_h, conv_w, -1)
+        each = ws.delta_pooled.reshape(pool_h, 1, pool_w, 1, -1)         # δ for each of the block's four
+        blocks = ws.delta_conv.reshape(pool_h, 2, pool_w, 2, -1)         # (y, top/bottom, x, left/right, m*f)
         if self.pooling == "max":
-            # Of each pair, the one noted as the larger gets all of δ, the other none.
-            left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
-            np.multiply(delta_pooled, ws.first_column.reshape(delta_pooled.shape), out=left)
-            np.subtract(delta_pooled, left, out=right)
-            top, bottom = row_pairs[:, 0], row_pairs[:, 1]
-            np.multiply(delta_rows, ws.first_row.reshape(delta_rows.shape), out=top)
-            np.subtract(delta_rows, top, out=bottom)
+            # The position that won gets all of δ, the other three none.
+            np.multiply(each, ws.winner.reshape(blocks.shape), out=blocks)
         else:
             # p = sqrt(Σ z²), so ∂p/∂z = z / p for each of the four (0 where p is 0).
-            pooled = ws.pooled.reshape(delta_pooled.shape)
-            np.divide(delta_pooled, pooled, out=delta_pooled, where=pooled > 0)
-            delta_pooled[pooled <= 0] = 0.0
-            np.copyto(column_pairs, delta_pooled[:, :, None])
-            np.copyto(row_pairs, delta_rows[:, None])
-            ws.delta_conv *= ws.z_conv
+            pooled = ws.pooled.reshape(each.shape)
+            np.divide(each, pooled, out=each, where=pooled > 0)
+            each[pooled <= 0] = 0.0
+            np.multiply(each, ws.z_conv.reshape(blocks.shape), out=blocks)
         return ws.delta_conv
 
     def _error_rows(self, ws):
