@@ -307,6 +307,10 @@ class ConvPool(Layer):
     columns of a pair two stretches of m * filters numbers, so that pooling and its
     backward pass are a few calls over long runs.  Max-pooling notes in the forward pass
     which of each block's four won, so that the backward pass is one multiplication.
+    The error sent back (BP2) goes the other way: w^T δ is written into
+    ``ws.error_cols`` with its positions in rows as wide as the input and zeros around
+    them, so that the (i, j) term of every input pixel lies the same distance away and
+    adding them all back ("col2im") is one sum over a strided view.
     """
 
     def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
