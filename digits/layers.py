@@ -390,10 +390,14 @@ class ConvPool(Layer):
             ws.nabla_w = np.empty(self.weight_shape(), dtype)
             ws.nabla_b = np.empty(self.bias_shape(), dtype)
             # w^T δ, each row of positions padded to the input's width, with zeros
-            # before and after (see _col2im); the padding is never written.
+            # before and after (see _col2im); the padding is never written.  The zeros
+            # after one line of error_cols are those before the next (and, after the
+            # last, the end of error_buffer).
             row = width * m
             ws.pad = (k - 1) * (row + m)
-            ws.error_cols = np.zeros((c * k * k, ws.pad + conv_h * row + (k - 1) * row), dtype)
+            line = ws.pad + conv_h * row
+            ws.error_buffer = np.zeros(c * k * k * line + (k - 1) * row, dtype)
+            ws.error_cols = ws.error_buffer[:c * k * k * line].reshape(c * k * k, line)
             ws.error = np.empty((c, height, width, m), dtype)
         return ws
 
@@ -533,7 +537,7 @@ class ConvPool(Layer):
         k, m = self.filter_size, ws.m
         row = width * m
         line, step = ws.error_cols.strides
-        terms = _strided(ws.error_cols, (c, k, k, height * row),
+        terms = _strided(ws.error_buffer, (c, k, k, height * row),
                          (k * k * line, k * line - row * step, line - m * step, step), offset=ws.pad * step)
         np.add.reduce(terms, axis=(1, 2), out=ws.error.reshape(c, -1))
         return ws.error
