@@ -7,18 +7,18 @@ project's 2-core machine a mini-batch then took 20 times as long.  A seeded run 
 give the same numbers every time, and a run resumed from a checkpoint the numbers of
 one never stopped, so the thread count cannot be left to chance.
 
-:func:`matmul` therefore splits a large product itself, always at the same place, into
-two halves that the matrix library computes on one thread each: the calling thread
-computes the first half while a helper thread computes the second.  If the helper has
-not begun by the time the first half is done (its core is busy), the calling thread
-takes the second half back and computes it too.  Either way each half is computed by
-the same single-threaded code, so the result is the same to the last bit; a busy
-machine only costs time.  Products too small for a second thread to pay are computed
+:func:`matmul` therefore cuts a large product itself, always at the same places, into a
+few pieces that the matrix library computes on one thread each; the calling thread and
+a helper thread take the pieces one after another until none is left.  If the helper's
+core is busy, the caller simply does more of them.  Whoever computes a piece computes
+it with the same single-threaded code, so the result is the same to the last bit; a
+busy machine only costs time.  Products too small for a second thread to pay are computed
 whole, as before.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,6 +29,9 @@ import numpy as np
 SPLIT_ABOVE = 2_000_000
 # Rows or columns the longer side needs: halves narrower than this are slow products.
 SPLIT_LENGTH = 128
+# The pieces a product is cut into: a helper that starts late (its core busy) delays
+# the caller by one piece at most.
+PIECES = 4
 
 _pool = None
 
@@ -41,27 +44,40 @@ def _helper():
 
 
 def matmul(a, b, out):
-    """``out = a @ b`` for 2-D arrays, split in two halves for two cores when it is large."""
+    """``out = a @ b``, shared between two cores, in fixed pieces, when it is large.
+
+    ``a`` is 2-D; ``b`` and ``out`` are 2-D, or 3-D for a stack of products with the
+    same ``a`` (then the stack is what is cut).
+    """
     m, k = a.shape
-    n = b.shape[1]
-    if m * n * k < SPLIT_ABOVE or max(m, n) < SPLIT_LENGTH or (os.cpu_count() or 1) < 2:
+    n = b.shape[-1]
+    count = b.shape[0] if b.ndim == 3 else 1
+    if (count * m * n * k < SPLIT_ABOVE or (os.cpu_count() or 1) < 2
+            or (count < PIECES and max(m, n) < SPLIT_LENGTH)):
         return np.matmul(a, b, out=out)
-    if n >= m:                       # split the columns of b and out
-        half = n // 2
-        first = (a, b[:, :half], out[:, :half])
-        second = (a, b[:, half:], out[:, half:])
-    else:                            # split the rows of a and out
-        half = m // 2
-        first = (a[:half], b, out[:half])
-        second = (a[half:], b, out[half:])
-    pending = _helper().submit(_product, *second)
-    _product(*first)
-    if pending.cancel():             # the helper never started: do its half here
-        _product(*second)
-    else:
-        pending.result()
+    pieces = _pieces(a, b, out, count, m, n)
+    taken = itertools.count()       # next() on it is atomic: each piece is taken once
+
+    def work():
+        for i in iter(taken.__next__, None):
+            if i >= len(pieces):
+                return
+            np.matmul(*pieces[i][:2], out=pieces[i][2])
+
+    helper = _helper().submit(work)
+    work()
+    if not helper.cancel():         # the helper did start: wait for its last piece
+        helper.result()
     return out
 
 
-def _product(a, b, out):
-    np.matmul(a, b, out=out)
+def _pieces(a, b, out, count, m, n):
+    """``(a_i, b_i, out_i)`` for PIECES equal slices: of the stack, the columns or the rows."""
+    if count >= PIECES:
+        cuts = np.linspace(0, count, PIECES + 1).astype(int)
+        return [(a, b[i:j], out[i:j]) for i, j in zip(cuts[:-1], cuts[1:])]
+    if n >= m:
+        cuts = np.linspace(0, n, PIECES + 1).astype(int)
+        return [(a, b[..., i:j], out[..., i:j]) for i, j in zip(cuts[:-1], cuts[1:])]
+    cuts = np.linspace(0, m, PIECES + 1).astype(int)
+    return [(a[i:j], b, out[..., i:j, :]) for i, j in zip(cuts[:-1], cuts[1:])]
