@@ -270,3 +270,13 @@ def test_without_book_code_the_table_has_no_book_columns(quick_run):
     without_book = {key: value for key, value in results.items() if key != "book_code"}
     text = bench.table(without_book)
     assert "reference s" in text and "book s" not in text
+
+
+def test_the_chapter_6_network_is_timed_against_its_targets(quick_run):
+    result, results = quick_run
+    conv = results["convolutional"]
+    assert conv["layers"] == "conv20 conv40 fc100 softmax" and conv["dtype"] == "float32"
+    assert conv["mini_batch_size"] == 10 and conv["images_per_round"] == 200
+    assert 0 < conv["seconds_per_epoch"] < 3600
+    assert conv["targets"] == {"seconds_per_epoch": 10.0, "better": 6.0}
+    assert "chapter 6, [conv20 conv40 fc100 softmax] relu" in result.stdout
