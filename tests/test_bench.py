@@ -8,6 +8,7 @@ Timings are not asserted against targets here (the machine is shared and noisy);
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -270,3 +271,17 @@ def test_without_book_code_the_table_has_no_book_columns(quick_run):
     without_book = {key: value for key, value in results.items() if key != "book_code"}
     text = bench.table(without_book)
     assert "reference s" in text and "book s" not in text
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ([], "scripts/bench.py"),
+    (["BOOK=../neural-networks-and-deep-learning"],
+     "scripts/bench.py --book-code ../neural-networks-and-deep-learning"),
+])
+def test_make_bench_passes_a_clone_of_the_book_as_book_code(variables, expected):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    process = subprocess.run(["make", "--dry-run", "--always-make", "bench", *variables], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip().splitlines()[-1].endswith(expected)
