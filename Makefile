@@ -62,9 +62,10 @@ replicate: data
 	$(PY) scripts/replicate.py
 
 # Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
-# prints a table and writes results/bench.json (scripts/bench.py --help).
+# prints a table and writes results/bench.json (scripts/bench.py --help).  With
+# BOOK=DIR, a clone of the book's repository, its own network.py is timed too.
 bench: data
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(if $(BOOK),--book-code $(BOOK))
 
 # Problems you can see, no MNIST needed (python scripts/moons.py --help, scripts/xor.py --help).
 moons: $(STAMP)

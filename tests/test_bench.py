@@ -8,6 +8,8 @@ Timings are not asserted against targets here (the machine is shared and noisy);
 
 import importlib.util
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -280,3 +282,21 @@ def test_the_chapter_6_network_is_timed_against_its_targets(quick_run):
     assert 0 < conv["seconds_per_epoch"] < 3600
     assert conv["targets"] == {"seconds_per_epoch": 10.0, "better": 6.0}
     assert "chapter 6, [conv20 conv40 fc100 softmax] relu" in result.stdout
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ([], "scripts/bench.py"),
+    (["BOOK=../neural-networks-and-deep-learning"],
+     "scripts/bench.py --book-code ../neural-networks-and-deep-learning"),
+])
+def test_make_bench_passes_a_clone_of_the_book_as_book_code(variables, expected):
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    # (Without the settings of a make that may be running these tests: make test.)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    process = subprocess.run(["make", "--dry-run", "--always-make", "--no-print-directory", "bench",
+                              *variables], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    (command,) = [line for line in process.stdout.splitlines() if "scripts/bench.py" in line]
+    assert command.rstrip().endswith(expected)
