@@ -376,3 +376,30 @@ def trained_network_file(tmp_path_factory, trained_network):
     path = tmp_path_factory.mktemp("model") / "network.npz"
     model_file.save(trained_network, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def conv_network(mnist):
+    """A small ReLU conv network (chapter 6) after one epoch on 5,000 real MNIST images.
+
+    Shared between tests: do not train it further or change its weights.
+    """
+    from digits.layers import ConvPool, FullyConnected, Softmax
+    from digits.network import Network
+
+    training, _, _ = mnist
+    network = Network([ConvPool((1, 28, 28), 6, activation="relu", init="network3"),
+                       FullyConnected((6, 12, 12), 30, activation="relu", init="network3"),
+                       Softmax(30, 10)], seed=1, dtype=np.float32)
+    network.SGD(training[:5000], 1, 10, 0.1)
+    return network
+
+
+@pytest.fixture(scope="session")
+def conv_network_file(tmp_path_factory, conv_network):
+    """:func:`conv_network` saved to a temporary ``conv.npz``."""
+    from digits import model_file
+
+    path = tmp_path_factory.mktemp("conv") / "conv.npz"
+    model_file.save(conv_network, path)
+    return path

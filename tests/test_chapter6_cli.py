@@ -34,19 +34,6 @@ def assert_one_line_error(result, status, text):
     assert "Traceback" not in result.stderr
 
 
-@pytest.fixture(scope="session")
-def conv_network_file(tmp_path_factory, mnist):
-    """A small ReLU conv network trained for one epoch on 5,000 real MNIST images, saved."""
-    training, _, _ = mnist
-    network = Network([ConvPool((1, 28, 28), 6, activation="relu", init="network3"),
-                       FullyConnected((6, 12, 12), 30, activation="relu", init="network3"),
-                       Softmax(30, 10)], seed=1, dtype=np.float32)
-    network.SGD(training[:5000], 1, 10, 0.1)
-    path = tmp_path_factory.mktemp("conv") / "conv.npz"
-    model_file.save(network, path)
-    return path
-
-
 @pytest.mark.parametrize("spec, message", [
     ("cnv20 softmax", "unknown layer 'cnv20'"),
     ("conv20/7x5 softmax", "filters are square"),

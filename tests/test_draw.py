@@ -102,6 +102,15 @@ def test_the_prediction_updates_as_you_draw(board):
     assert np.argmax(heights) == 1
 
 
+def test_a_convolutional_network_reads_the_drawing_too(conv_network, tmp_path):
+    figure = Figure(figsize=(10, 6.5))
+    FigureCanvasAgg(figure)
+    board = DrawingBoard(figure, conv_network, save_dir=tmp_path)
+    draw_a_one(board)
+    assert board.prediction == 1
+    assert board.outputs.shape == (10,) and board.outputs.sum() == pytest.approx(1.0, abs=1e-5)
+
+
 def test_the_network_sees_the_drawing_prepared_as_classify_prepares_it(board):
     draw_a_one(board)
     assert np.array_equal(board.network_input, prepare(1 - board.ink))
