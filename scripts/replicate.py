@@ -299,35 +299,10 @@ def run_experiments(args) -> int:
     """Run the experiments that are not done yet; return 0, or 1 if any run failed."""
     from tqdm import tqdm
 
-    chosen = chosen_experiments(args)
-    plan, skipped, unavailable = {}, [], []
-    for experiment_id in chosen:
-        if experiments.missing_package(experiment_id):
-            unavailable.append(experiment_id)
-            continue
-        tasks = experiments.tasks_for(experiment_id, quick=args.quick)
-        saved = load_result(folder_of(args, experiment_id), experiment_id)
-        if EXPERIMENTS[experiment_id].lasting:
-            tasks = [task for task in tasks if not args.seeds or task.seed in args.seeds or
-                     task.settings["kind"] == "ensemble"]
-            if not args.force:
-                done = runs_done(saved, args.quick)
-                tasks = [task for task in tasks if not done.get(run_key(task)) == plain(task.settings)]
-            if not tasks:
-                skipped.append(experiment_id)
-                continue
-        elif not args.force and is_done(saved, tasks, args.quick):
-            skipped.append(experiment_id)
-            continue
-        plan[experiment_id] = tasks
+    plan = make_plan(args)
     store = chapter6.Store(args.store)
     waiting = wait_for_members(plan, store)
     if not args.quiet:
-        if skipped:
-            print(f"Already done (rerun with --force): {', '.join(skipped)}", file=sys.stderr)
-        for experiment_id in unavailable:
-            print(f"Not run: {experiment_id} needs {EXPERIMENTS[experiment_id].needs} "
-                  f"({experiments.INSTALL_BASELINES})", file=sys.stderr)
         for experiment_id, seeds in waiting.items():
             print(f"Not run: {experiment_id} waits for the networks of "
                   f"{EXPERIMENTS[experiment_id].variants[''].get('members')} seeds "
@@ -340,18 +315,8 @@ def run_experiments(args) -> int:
         args.kept.mkdir(parents=True, exist_ok=True)
         store.prepare()
 
-    # The most expensive experiments first, and within them the longest runs, so that
-    # the cores finish together and the cheap runs fill the gaps at the end.  Chapter 6
-    # goes the other way, the first seed of every experiment first and the cheapest
-    # first, so that each row has a number as early as it can; the ensemble comes last,
-    # once its networks exist.
     long = any(EXPERIMENTS[name].long for name in plan)
-    order = sorted(plan, key=lambda name: -sum(task.cost for task in plan[name]))
-    ordered = [task for name in order for task in sorted(plan[name], key=lambda t: -t.cost)]
-    if long:
-        ordered.sort(key=lambda task: (task.seed, task.cost))
-    last = [task for task in ordered if task.settings["kind"] == "ensemble"]
-    ordered = [task for task in ordered if task not in last]
+    ordered, last = run_order(plan)
     remaining = {name: len(tasks) for name, tasks in plan.items()}
     outcomes, failures = {}, []
     started, wall = now(), time.perf_counter()
@@ -397,18 +362,75 @@ def run_experiments(args) -> int:
         epoch_bar.close()
         experiment_bar.close()
     elapsed = time.perf_counter() - wall
-    save_json(args.results / (RUN_LOG_CHAPTER6 if long else RUN_LOG), {
-        "started": started, "finished": now(), "seconds": elapsed, "jobs": args.jobs,
-        "experiments": order, "runs": len(ordered) + len(last), "machine": machine(),
-        "quick": args.quick,
-        "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "complete": len(plan) == len([name for name in EXPERIMENTS if EXPERIMENTS[name].long == long])})
+    save_run_log(args, plan, len(ordered) + len(last), started, elapsed, long)
     if not args.quiet:
-        print(f"Ran {len(ordered) + len(last)} runs of {len(plan)} experiments in {elapsed / 60:.1f} min "
-              f"with {args.jobs} worker{'s' if args.jobs > 1 else ''}", file=sys.stderr)
+        print(f"Ran {plural(len(ordered) + len(last), 'run')} of {plural(len(plan), 'experiment')} in "
+              f"{elapsed / 60:.1f} min with {plural(args.jobs, 'worker')}", file=sys.stderr)
     for failure in failures:
         print(f"replicate.py: failed: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def run_order(plan) -> tuple:
+    """``(tasks, last)``: the planned tasks in the order to run them, and the ensembles,
+    which run last, once their networks exist.
+
+    The most expensive experiments first, and within them the longest runs, so that the
+    cores finish together and the cheap runs fill the gaps at the end.  Chapter 6 goes
+    the other way, the first seed of every experiment first and the cheapest first, so
+    that each row has a number as early as it can.
+    """
+    order = sorted(plan, key=lambda name: -sum(task.cost for task in plan[name]))
+    ordered = [task for name in order for task in sorted(plan[name], key=lambda t: -t.cost)]
+    if any(EXPERIMENTS[name].long for name in plan):
+        ordered.sort(key=lambda task: (task.seed, task.cost))
+    last = [task for task in ordered if task.settings["kind"] == "ensemble"]
+    return [task for task in ordered if task not in last], last
+
+
+def save_run_log(args, plan, runs, started, elapsed, long):
+    """Record when and how long this run took (chapter 6's apart from chapters 1-5's)."""
+    save_json(args.results / (RUN_LOG_CHAPTER6 if long else RUN_LOG), {
+        "started": started, "finished": now(), "seconds": elapsed, "jobs": args.jobs,
+        "experiments": sorted(plan, key=lambda name: -sum(task.cost for task in plan[name])),
+        "runs": runs, "machine": machine(), "quick": args.quick,
+        "load_average_at_end": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "complete": len(plan) == len([name for name in EXPERIMENTS if EXPERIMENTS[name].long == long])})
+
+
+def make_plan(args) -> dict:
+    """The tasks still to run of each chosen experiment (saying which are left out, and why).
+
+    Chapters 1-5 are done or not as a whole; chapter 6 and the SVM run by run, so only
+    the runs of theirs not kept yet (with the table's settings) are planned.
+    """
+    plan, skipped, unavailable = {}, [], []
+    for experiment_id in chosen_experiments(args):
+        tasks = experiments.tasks_for(experiment_id, quick=args.quick)
+        saved = load_result(folder_of(args, experiment_id), experiment_id)
+        if EXPERIMENTS[experiment_id].lasting:
+            tasks = [task for task in tasks if not args.seeds or task.seed in args.seeds or
+                     task.settings["kind"] == "ensemble"]
+            if not args.force:
+                done = runs_done(saved, args.quick)
+                tasks = [task for task in tasks if done.get(run_key(task)) != plain(task.settings)]
+            if not tasks:
+                skipped.append(experiment_id)
+                continue
+        elif not args.force and is_done(saved, tasks, args.quick):
+            skipped.append(experiment_id)
+            continue
+        if experiments.missing_package(experiment_id):
+            unavailable.append(experiment_id)
+            continue
+        plan[experiment_id] = tasks
+    if not args.quiet:
+        if skipped:
+            print(f"Already done (rerun with --force): {', '.join(skipped)}", file=sys.stderr)
+        for experiment_id in unavailable:
+            print(f"Not run: {experiment_id} needs {EXPERIMENTS[experiment_id].needs} "
+                  f"({experiments.INSTALL_BASELINES})", file=sys.stderr)
+    return plan
 
 
 def wait_for_members(plan, store) -> dict:
