@@ -780,7 +780,7 @@ def draw_filters(result_id, run, quick):
     filters = np.asarray(run["first_filters"])          # (filters, 5, 5)
     columns = 10
     rows = -(-len(filters) // columns)
-    fig = Figure(figsize=(columns * 0.75, rows * 0.75 + 0.7), layout="constrained")
+    fig = Figure(figsize=(columns * 0.9, rows * 0.9 + 0.7), layout="constrained")
     fig.suptitle(f"The {len(filters)} filters of the first convolutional layer: {result_id}, "
                  f"seed {run['seed']}" + ("  [--quick size]" if quick else "") +
                  "\n(darker = larger weight, one scale for all)", fontsize=9)
@@ -807,13 +807,16 @@ def draw_validation(results, quick):
         rows = history_rows(runs, "validation_accuracy", "n_validation")
         seeds = ", ".join(str(run["seed"]) for run in runs)
         plot_seeds(ax, rows, color, f"{experiment_id} (seed{'s' if len(runs) > 1 else ''} {seeds})")
+        for run, row in zip(runs, rows):       # the epoch each run's number is taken at
+            best = run["best_validation_epoch"]
+            ax.plot([best], [row[best - 1]], marker="o", markersize=4, color=color)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy on the validation images (%)")
     if not quick:
-        ax.set_ylim(96.5, 100)      # the first epoch or two of the weakest networks lie below
+        ax.set_ylim(96.5, 99.8)     # the first epoch or two of the weakest networks lie below
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
@@ -856,8 +859,8 @@ def chapter6_figures(results, args):
         save_figure(draw_validation(results, quick), args.figures / "ch6-validation.png")
         drawn.append(("ch6-validation.png", "ch6: validation accuracy per epoch",
                       "Validation accuracy after each epoch of every chapter-6 network run so far "
-                      "(each seed faint, their mean bold); each row's number is the test accuracy "
-                      "at its best epoch here."))
+                      "(each seed faint, their mean bold); the dot marks each run's best validation "
+                      "epoch, where its number (the test accuracy) is taken."))
     ensemble = results.get("ch6-ensemble")
     if ensemble is not None:
         try:
