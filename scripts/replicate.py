@@ -1008,17 +1008,17 @@ def report_text(results, drawn, run_logs, args, drawn_chapter6=()) -> str:
 CHAPTER6_DEPARTURES = [
     "- **chapter 6, L2**: the library scales the L2 term by the training set's size n "
     "(chapter 3's lambda/n per example); network3.py divides it by the number of mini-batches, "
-    "n/10. The same weight decay is therefore lambda = 1.0 here for the book's 0.1",
+    "n/10. The same weight decay is therefore lambda = 1.0 here for the book's 0.1.",
     "- **chapter 6, dropout**: inverted dropout: while training, the inputs kept are scaled by "
     "1/(1 - p), and the trained network is used as it is; network3.py scales the weights by "
-    "(1 - p) when it evaluates instead. The two give each neuron the same expected input",
+    "(1 - p) when it evaluates instead. The two give each neuron the same expected input.",
     "- **chapter 6, shuffling**: the training data are reshuffled every epoch (by the seed); "
-    "network3.py goes through them in the same order every epoch",
+    "network3.py goes through them in the same order every epoch.",
     "- **chapter 6, the best epoch**: a tie in validation accuracy keeps the earlier epoch; "
-    "network3.py takes the later one",
+    "network3.py takes the later one.",
     "- **chapter 6, arithmetic**: the book trained with Theano on a GPU, we with numpy on two "
     "CPU cores (float32 both); network3.py's initialisation (weights N(0, 1/n_out), softmax "
-    "layer at zero) is kept",
+    "layer at zero) is kept.",
 ]
 
 
