@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help venv data train test clean
 .PHONY: cross-entropy regularised overfitting early-stopping
-.PHONY: replicate
+.PHONY: replicate replicate-ch6
 .PHONY: bench
 .PHONY: moons xor
 .PHONY: draw
@@ -22,6 +22,7 @@ help:
 	@echo "make clean   remove .venv, downloads, the saved network and results"
 	@echo "chapter 3:   make cross-entropy | regularised | overfitting | early-stopping"
 	@echo "make replicate  rerun the book's experiments (about 20 min) and write REPLICATION.md"
+	@echo "make replicate-ch6  chapter 6's networks (hours; stopped, it goes on where it was)"
 	@echo "make bench   time training and evaluation against the book's per-example loop (about 2 min)"
 	@echo "make moons   two moons: decision regions of [2, H, 2] tanh/softmax networks -> docs/images/moons.png"
 	@echo "make xor     XOR with a [3, 4, 1] sigmoid network: cost and outputs -> docs/images/xor.png"
@@ -60,6 +61,12 @@ early-stopping: data
 # experiments are kept in results/ and not rerun (scripts/replicate.py --help).
 replicate: data
 	$(PY) scripts/replicate.py
+
+# Chapter 6's networks (minutes to hours each on 2 cores, about 2 days in all), one run at
+# a time, each on both cores; every run keeps a checkpoint after each epoch in results/ch6/
+# and goes on from it, and each finished run is saved in replication/ (kept in git).
+replicate-ch6: data
+	$(PY) scripts/replicate.py --chapter6 --jobs 1
 
 # Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
 # prints a table and writes results/bench.json (scripts/bench.py --help).  With

@@ -1,0 +1,221 @@
+"""Chapter 6's runs for ``replicate.py``: long trainings that survive being stopped, and the
+ensemble that votes with their networks.
+
+A chapter-6 network trains for minutes (``ch6-fc``) to hours (``ch6-dropout``, on the
+expanded data) on a 2-core machine, so each run keeps a checkpoint after every epoch
+(:mod:`digits.checkpoint`: weights, epoch, random state, history, the best validation
+epoch's weights) and goes on from it when it is started again; a resumed run ends with
+exactly the numbers of one that was never stopped.  Checkpoints and the trained networks
+live in a :class:`Store`, a folder that git ignores; the numbers of each finished run go
+into the results kept in git (``replicate.py`` writes those).
+
+The book reports every chapter-6 network the same way: the test accuracy at the epoch of
+best validation accuracy.  :func:`run_layers` measures both accuracies after every epoch
+and keeps the weights of that epoch, as ``digits train --layers`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digits import checkpoint as checkpoints
+from digits.errors import UsageError
+
+# The ensemble's five networks are ch6-dropout's runs with these seeds.
+ENSEMBLE_SEEDS = (1, 2, 3, 4, 5)
+
+# Seconds per training example and multiply-add, and per mini-batch, measured on the
+# 2-core development machine (idle) with ch6-fc and ch6-conv1; evaluating an example
+# costs a third of training on it (one pass forward instead of forward and back twice).
+SECONDS_PER_MULTIPLY_ADD = 1.5e-10
+SECONDS_PER_MINI_BATCH = 1.0e-4
+
+
+class Store:
+    """Where a chapter-6 run keeps its checkpoint and its trained network (git ignores it)."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    def __repr__(self) -> str:
+        return f"Store({self.folder})"
+
+    def checkpoint(self, task) -> Path:
+        return self.folder / "checkpoints" / f"{task.experiment}-seed{task.seed}.ckpt.npz"
+
+    def model(self, experiment, seed) -> Path:
+        return self.folder / "models" / f"{experiment}-seed{seed}.npz"
+
+    def prepare(self):
+        for name in ("checkpoints", "models"):
+            (self.folder / name).mkdir(parents=True, exist_ok=True)
+
+
+def build_network(settings, seed):
+    """The network of one run: the layers of ``settings`` (digits train --layers syntax)."""
+    from digits.layer_spec import parse_layers
+    from digits.network import Network
+
+    layers = parse_layers(settings["layers"], activation=settings["activation"],
+                          dropout=settings["dropout"], init=settings["init"])
+    return Network(layers, seed=seed, dtype=np.float32)
+
+
+def multiply_adds(settings) -> int:
+    """Multiply-adds of one example's pass forward through the network of ``settings``."""
+    from digits.layer_spec import parse_layers
+    from digits.layers import ConvPool
+
+    total = 0
+    for layer in parse_layers(settings["layers"], activation=settings["activation"], init="zero"):
+        if isinstance(layer, ConvPool):
+            height, width = layer.conv_shape
+            total += layer.filters * layer.input_shape[0] * layer.filter_size ** 2 * height * width
+        else:
+            total += layer.n_in * layer.n_out
+    return total
+
+
+def estimated_seconds(settings, n_train, n_evaluated) -> float:
+    """About how long one epoch takes on an idle 2-core machine: training on ``n_train``
+    examples (a pass forward and two back) and evaluating ``n_evaluated``."""
+    per_example = multiply_adds(settings) * SECONDS_PER_MULTIPLY_ADD
+    batches = n_train / settings["mini_batch_size"]
+    return 3 * per_example * n_train + SECONDS_PER_MINI_BATCH * batches + per_example * n_evaluated
+
+
+def resume_state(path, run_settings, warn):
+    """The checkpoint at ``path`` if it is one of this run; None (and a warning) if it is
+    unreadable or of other settings (the table changed since): the run starts afresh."""
+    try:
+        return checkpoints.load(path, run_settings)
+    except checkpoints.CheckpointError:
+        warn(f"not going on from {path}: it is unreadable, or the checkpoint of other settings "
+             f"(the table has changed since); starting the run afresh")
+        return None
+
+
+def run_layers(task, training, validation, test, store, progress=None, tell=None, warn=print):
+    """Train one chapter-6 network, from its checkpoint if it has one; return its numbers.
+
+    ``progress(work)`` is told the epochs done (in epochs of 50,000 images), ``tell(line)``
+    gets one line per epoch.  The trained network (the best validation epoch's weights)
+    is saved in ``store``, for the ensemble and the figures; the checkpoint is removed
+    once the result is complete.
+    """
+    from digits import model_file
+
+    settings = task.settings
+    network = build_network(settings, task.seed)
+    path = store.checkpoint(task)
+    run_settings = {"experiment": task.experiment, "seed": task.seed, "quick": task.quick,
+                    "settings": settings}
+    resume = resume_state(path, run_settings, warn)
+    epochs = settings["epochs"]
+    if resume is not None and tell is not None:
+        tell(f"{task.key}: going on from its checkpoint, {resume.epoch} of {epochs} epochs done")
+    started = time.perf_counter()
+    first_epoch = resume.epoch if resume is not None else 0
+    per_epoch_work = task.work / epochs
+
+    def after_epoch(epoch, history):
+        if progress is not None:
+            progress(per_epoch_work)
+        if tell is not None:
+            tell(epoch_line(task, epoch, history, (time.perf_counter() - started) / (epoch - first_epoch)))
+
+    def keep(state):
+        checkpoints.save(path, state, run_settings)
+
+    history = network.SGD(training, epochs, settings["mini_batch_size"], settings["eta"],
+                          lmbda=settings["lmbda"], validation_data=validation, evaluation_data=test,
+                          monitor_validation_accuracy=True, keep_best_validation=True,
+                          callback=after_epoch, checkpoint=keep, resume=resume)
+    best = history.best_validation_epoch()
+    result = {
+        "n_train": len(training), "n_validation": history.n_validation, "n_test": history.n_evaluation,
+        "epochs_run": history.epochs, "best_validation_epoch": best,
+        "validation": 100 * history.validation_accuracy[best - 1] / history.n_validation,
+        "test": 100 * history.evaluation_accuracy[best - 1] / history.n_evaluation,
+        "final": 100 * history.evaluation_accuracy[-1] / history.n_evaluation,
+        "training_seconds": float(sum(history.seconds)),
+        "seconds_per_epoch": float(np.mean(history.seconds)),
+        "resumed_at_epoch": first_epoch or None,
+        # Training time of the epochs before a resume, done by an earlier process.
+        "earlier_seconds": float(sum(history.seconds[:first_epoch])),
+        "history": {key: value for key, value in history.to_dict().items() if key != "eta"},
+    }
+    first = network.layers[0]
+    if first.weights.ndim == 4:            # a conv-pool layer: its filters, for the figure
+        result["first_filters"] = first.weights[:, 0].tolist()
+    model = store.model(task.experiment, task.seed)
+    model_file.save(network, model, {"experiment": task.experiment, "seed": task.seed,
+                                     "settings": settings, "test_accuracy": result["test"] / 100},
+                    history)
+    result["model"] = model.name
+    return result
+
+
+def finished(task, store):
+    """Remove a run's checkpoint once its result is saved for good."""
+    store.checkpoint(task).unlink(missing_ok=True)
+
+
+def epoch_line(task, epoch, history, seconds_per_epoch) -> str:
+    """``ch6-conv1/-/seed 1: epoch 5 of 60, validation 98.31%; best so far epoch 5: test
+    98.40%; 9.8 s per epoch, about 9 min left``"""
+    from digits.report import percent
+
+    best = history.best_validation_epoch()
+    left = (task.settings["epochs"] - epoch) * seconds_per_epoch
+    return (f"{task.key}: epoch {epoch} of {task.settings['epochs']}, validation "
+            f"{percent(history.validation_accuracy[-1], history.n_validation)}; best so far epoch {best}: "
+            f"test {percent(history.evaluation_accuracy[best - 1], history.n_evaluation)}; "
+            f"{seconds_per_epoch:.1f} s per epoch, about {duration(left)} left")
+
+
+def duration(seconds) -> str:
+    """``40 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def run_ensemble(task, test, store) -> dict:
+    """The book's last step: the networks of ``task.settings["members"]`` (one per seed)
+    vote on every test image (:func:`digits.ensemble.vote`)."""
+    from digits import model_file
+    from digits.ensemble import vote
+
+    settings = task.settings
+    outputs, members = [], []
+    for seed in settings["seeds"]:
+        path = store.model(settings["members"], seed)
+        if not path.exists():
+            raise UsageError(f"{task.experiment} needs {path}, the network of {settings['members']} "
+                             f"seed {seed}; it is made by that run (the model files are not kept "
+                             f"in git: rerun it with --only {settings['members']} --force)")
+        network, _ = model_file.load(path)
+        output = network.outputs(test)
+        outputs.append(output)
+        members.append({"seed": seed, "test": 100 * float(np.mean(output.argmax(axis=0) == test.labels))})
+    answers = vote(outputs)
+    wrong = np.flatnonzero(answers != test.labels)
+    correct = len(test) - len(wrong)
+    return {"n_test": len(test), "correct": correct, "final": 100 * correct / len(test),
+            "members": members,
+            "misses": [{"index": int(i), "label": int(test.labels[i]), "answer": int(answers[i])}
+                       for i in wrong]}
+
+
+def waiting_for(task, planned, store) -> list:
+    """The member seeds an ensemble ``task`` lacks: neither trained yet nor among ``planned``."""
+    members = task.settings["members"]
+    coming = {t.seed for t in planned if t.experiment == members}
+    return [seed for seed in task.settings["seeds"]
+            if seed not in coming and not store.model(members, seed).exists()]
