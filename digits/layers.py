@@ -12,9 +12,6 @@ four equations of backpropagation (chapter 2):
 * BP3  ∂C/∂b^l = δ^l and BP4  ∂C/∂w^l = δ^l (a^(l-1))^T, summed over the mini-batch
   (``backward``).
 
-The large products of chapter 6's layers use both cores, always split the same way so
-that the numbers do not depend on how busy the machine is (:mod:`digits.parallel`).
-
 Conventions that would otherwise surprise:
 
 * As in the book, the m examples of a mini-batch are the *columns* of a matrix: a fully
@@ -42,7 +39,6 @@ import numpy as np
 
 from . import activations as activations_module
 from .errors import UsageError
-from .parallel import matmul
 
 INITIALISATIONS = ("default", "large", "network3", "zero")
 
@@ -235,7 +231,7 @@ class FullyConnected(Layer):
         if rng is not None and self.dropout:
             a = self._drop(a, ws, rng)
         ws.a_in = a
-        matmul(self.weights, a, ws.z)
+        np.matmul(self.weights, a, out=ws.z)
         ws.z += self.biases
         return self.activation.fn(ws.z, out=ws.a)
 
@@ -248,10 +244,10 @@ class FullyConnected(Layer):
         # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
         # (a microsecond each, thousands of times per epoch).
         np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
-        matmul(delta, ws.a_in.T, ws.nabla_w)                              # BP4
+        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                              # BP4
         if not propagate:
             return None
-        error = matmul(self.weights.T, delta, ws.error)                   # BP2: (w^T δ)
+        error = np.matmul(self.weights.T, delta, out=ws.error)                   # BP2: (w^T δ)
         if self.dropout:
             error *= ws.mask                   # a dropped input had no effect on the cost
         if len(self.input_shape) > 1:          # back into (channels, m, height, width)
@@ -437,7 +433,7 @@ class ConvPool(Layer):
         """Convolution, pooling, a = σ(pooled + b); ``a`` is columns or (channels, m, h, w)."""
         self._im2col(self._input(a, ws), ws)
         filters = self.weights.reshape(self.filters, -1)                 # (f, c*k*k)
-        matmul(ws.cols.T, filters.T, ws.z_conv.reshape(-1, self.filters))
+        np.matmul(ws.cols.T, filters.T, out=ws.z_conv.reshape(-1, self.filters))
         pooled = self._pool(ws)
         np.add(pooled.transpose(3, 0, 1, 2), self.biases.reshape(-1, 1, 1, 1), out=ws.z)
         self.activation.fn(ws.z, out=ws.a)
@@ -511,12 +507,12 @@ class ConvPool(Layer):
         delta = self._examples_inside(delta)                             # (f, y, x, m)
         np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
         delta_conv = self._unpool(delta, ws).reshape(-1, self.filters)  # (y*x*m, f)
-        matmul(delta_conv.T, ws.cols.T, ws.nabla_w.reshape(self.filters, -1))    # BP4
+        np.matmul(delta_conv.T, ws.cols.T, out=ws.nabla_w.reshape(self.filters, -1))    # BP4
         if not propagate:
             return None
         filters = self.weights.reshape(self.filters, -1)
         by_rows = delta_conv.reshape(self.conv_shape[0], -1, self.filters).transpose(0, 2, 1)
-        matmul(filters.T, by_rows, self._error_rows(ws))            # BP2: w^T δ, a product per row y
+        np.matmul(filters.T, by_rows, out=self._error_rows(ws))            # BP2: w^T δ, a product per row y
         return self._examples_second(self._col2im(ws))
 
     def _unpool(self, delta, ws):

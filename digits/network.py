@@ -325,7 +325,7 @@ class Network:
         neuron answers 1 when its activation is at least 0.5.
         """
         answers = []
-        with blas_threads(1):      # see digits.threads and digits.parallel
+        with blas_threads(1):      # see digits.threads
             for _, output in self._outputs(data):
                 if output.shape[0] == 1:
                     answers.append((output[0] >= 0.5).astype(np.int64))

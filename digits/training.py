@@ -252,8 +252,7 @@ def sgd(network, training_data, epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0,
         batches = range(0, n, m)
         if progress is not None:
             batches = progress(batches)
-        # One thread for the matrix library (digits.threads); chapter 6's large products
-        # share two cores in their own way (digits.parallel).
+        # One thread for the matrix library: see digits.threads.
         with blas_threads(1):
             for k in batches:
                 x, y = shuffled.mini_batch(order, k)
