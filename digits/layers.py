@@ -402,6 +402,7 @@ class ConvPool(Layer):
             ws.delta_pooled = np.empty((pool_h, pool_w, m, f), dtype)
             ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
             ws.nabla_w = np.empty(self.weight_shape(), dtype)
+            ws.nabla_w_t = np.empty((c * k * k, f), dtype)         # BP4 as the product gives it
             ws.nabla_b = np.empty(self.bias_shape(), dtype)
             # w^T δ, each row of positions padded to the input's width, with zeros
             # before and after (see _col2im); the padding is never written.  The zeros
@@ -507,7 +508,9 @@ class ConvPool(Layer):
         delta = self._examples_inside(delta)                             # (f, y, x, m)
         np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
         delta_conv = self._unpool(delta, ws).reshape(-1, self.filters)  # (y*x*m, f)
-        np.matmul(delta_conv.T, ws.cols.T, out=ws.nabla_w.reshape(self.filters, -1))    # BP4
+        # BP4, computed transposed, (c*k*k, f): the matrix library is faster that way round.
+        np.matmul(ws.cols, delta_conv, out=ws.nabla_w_t)
+        np.copyto(ws.nabla_w.reshape(self.filters, -1), ws.nabla_w_t.T)
         if not propagate:
             return None
         filters = self.weights.reshape(self.filters, -1)
