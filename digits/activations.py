@@ -35,7 +35,7 @@ class Sigmoid:
     def fn(z, out=None):
         # The same function written as 1/2 + tanh(z/2)/2: mathematically identical,
         # but it never overflows, so z = -1000 gives 0 without a warning.
-        if np.ndim(z) == 0 and out is None:     # a lone number: no array to work in
+        if out is None and np.ndim(z) == 0:     # a lone number: no array to work in
             return 0.5 + 0.5 * np.tanh(0.5 * z)
         a = np.multiply(z, 0.5, out=out)
         np.tanh(a, out=a)
