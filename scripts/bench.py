@@ -52,7 +52,8 @@ if str(REPO) not in sys.path:       # run from a checkout without installing the
 
 from digits.cli import ArgumentParser, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
-from digits.mnist import load_data  # noqa: E402
+from digits.commands.download import add_data_arguments  # noqa: E402
+from digits.mnist import fetch_missing, load_data  # noqa: E402
 from digits.files import write_atomically  # noqa: E402
 from digits.network import Network  # noqa: E402
 from digits.threads import blas_thread_control, blas_thread_count, blas_threads  # noqa: E402
@@ -360,7 +361,7 @@ def peak_memory_of_training(data_dir: Path, epochs: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix="digits-bench-") as folder:
         log_path = Path(folder) / "train.log"
         command = [sys.executable, "-m", "digits", "train", "--data", str(data_dir.resolve()),
-                   "--epochs", str(epochs), "--seed", "1", "--quiet",
+                   "--epochs", str(epochs), "--seed", "1", "--quiet", "--no-download",
                    "--model", str(Path(folder) / "network.npz")]
         started = time.perf_counter()
         with open(log_path, "wb") as log:
@@ -401,8 +402,11 @@ def median(values):
 def run_bench(args, book_code: BookCode | None = None) -> dict:
     quick = args.quick
     load_rounds, rounds = (1, 2) if quick else (5, args.epochs)
-    # First, while this process holds no data (see peak_memory_of_training); a missing
-    # or broken data folder stops the benchmark here, with the loader's one-line error.
+    # MNIST fetched first if it is missing (unless --no-download); then, while this process
+    # holds no data (see peak_memory_of_training), the training run, where a missing or
+    # broken data folder stops the benchmark with the loader's one-line error.
+    if not args.no_download:
+        fetch_missing(args.data, notify=lambda line: print(line, file=sys.stderr))
     training_run = peak_memory_of_training(args.data)
     loading = time_loading(args.data, load_rounds)
     training, _, test = load_data(args.data)
@@ -564,8 +568,7 @@ def table(results) -> str:
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("data/mnist"), metavar="DIR",
-                        help="where the MNIST files are (make data)")
+    add_data_arguments(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of a few seconds on 2,000 training images")
     parser.add_argument("--epochs", type=int, default=5,

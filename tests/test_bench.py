@@ -247,7 +247,8 @@ def test_float32_and_float64_accuracy_curves_are_recorded(quick_run):
 
 
 def test_missing_data_is_one_line_and_exit_1(tmp_path):
-    process = run_bench("--quick", "--data", tmp_path / "nowhere", "--output", tmp_path / "b.json")
+    process = run_bench("--quick", "--no-download", "--data", tmp_path / "nowhere",
+                        "--output", tmp_path / "b.json")
     assert process.returncode == 1
     assert process.stderr.startswith("bench: error: ") and "Traceback" not in process.stderr
     assert len(process.stderr.strip().splitlines()) == 1
