@@ -62,7 +62,7 @@ early-stopping: data
 replicate: data
 	$(PY) scripts/replicate.py
 
-# Chapter 6's networks (minutes to hours each on 2 cores, about 2 days in all), one run at
+# Chapter 6's networks (minutes to hours each on 2 cores, about 21 hours in all), one run at
 # a time, each on both cores; every run keeps a checkpoint after each epoch in results/ch6/
 # and goes on from it, and each finished run is saved in replication/ (kept in git).
 replicate-ch6: data

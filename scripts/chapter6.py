@@ -27,11 +27,12 @@ from digits.errors import UsageError
 # The ensemble's five networks are ch6-dropout's runs with these seeds.
 ENSEMBLE_SEEDS = (1, 2, 3, 4, 5)
 
-# Seconds per training example and multiply-add, and per mini-batch, measured on the
-# 2-core development machine (idle) with ch6-fc and ch6-conv1; evaluating an example
-# costs a third of training on it (one pass forward instead of forward and back twice).
-SECONDS_PER_MULTIPLY_ADD = 1.5e-10
-SECONDS_PER_MINI_BATCH = 1.0e-4
+# Seconds per training example and multiply-add, and per mini-batch, from ch6-fc,
+# ch6-conv1 and ch6-conv2 on the 2-core development machine when it was quiet (0.7, 9
+# and 18 s per epoch of training); evaluating an example costs a third of training on
+# it (one pass forward instead of forward and back twice).
+SECONDS_PER_MULTIPLY_ADD = 1.0e-10
+SECONDS_PER_MINI_BATCH = 3.0e-5
 
 
 class Store:
