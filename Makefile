@@ -70,9 +70,11 @@ replicate-ch6: data
 
 # Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
 # prints a table and writes results/bench.json (scripts/bench.py --help).  With
-# BOOK=DIR, a clone of the book's repository, its own network.py is timed too.
+# BOOK=DIR, a clone of the book's repository, its own network.py is timed too; with
+# TORCH=PYTHON, the Python of another environment that has PyTorch, the chapter-6
+# network in PyTorch as well (scripts/pytorch_reference.py).
 bench: data
-	$(PY) scripts/bench.py $(if $(BOOK),--book-code $(BOOK))
+	$(PY) scripts/bench.py $(if $(BOOK),--book-code $(BOOK)) $(if $(TORCH),--pytorch $(TORCH))
 
 # Problems you can see, no MNIST needed (python scripts/moons.py --help, scripts/xor.py --help).
 moons: $(STAMP)

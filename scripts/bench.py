@@ -15,6 +15,10 @@ One run measures, on the real MNIST files:
 * with ``--book-code DIR``, a clone of the book's repository, the book's own
   ``network.py`` too (its Python 3-compatible parts, :func:`load_book_code`), on the
   same images in the same turns, to check the reference against the real thing;
+* seconds per epoch of chapter 6's ReLU network (``conv20 conv40 fc100 softmax``,
+  float32, mini-batch 10), and with ``--pytorch PYTHON`` the same network in PyTorch's
+  eager mode on the same images, in turns (``scripts/pytorch_reference.py``, run by
+  the Python of a separate environment that has PyTorch; digits never imports it);
 * seconds to evaluate the 10,000 test images, to load MNIST, and the peak memory of
   ``python -m digits train`` (one epoch: memory does not grow with epochs);
 * the test accuracy after each epoch in float64 and float32, same seeds, to show
@@ -24,7 +28,8 @@ It prints a table and writes ``results/bench.json`` (atomically).  ``--quick`` i
 smoke run of a few seconds on a slice of the data, into ``results/quick/bench.json``;
 its figures are scaled to a full epoch but are rough.
 
-    python scripts/bench.py [--data data/mnist] [--quick] [--epochs 5] [--book-code DIR] [--output PATH]
+    python scripts/bench.py [--data data/mnist] [--quick] [--epochs 5] [--book-code DIR]
+                            [--pytorch PYTHON] [--output PATH]
 """
 
 from __future__ import annotations
@@ -297,7 +302,7 @@ CONV_LAYERS = "conv20 conv40 fc100 softmax"
 CONV_TARGETS = {"seconds_per_epoch": 10.0, "better": 6.0}
 
 
-def time_conv_epochs(training, rounds: int, images: int, seed=1) -> list:
+def time_conv_epochs(training, rounds: int, images: int, seed=1, first_round=0) -> list:
     """Seconds per epoch of 50,000 images of the chapter-6 ReLU network, one per round.
 
     Each round trains on the next ``images`` training images (an epoch of that slice,
@@ -307,11 +312,52 @@ def time_conv_epochs(training, rounds: int, images: int, seed=1) -> list:
 
     network = Network(parse_layers(CONV_LAYERS, activation="relu"), seed=seed, dtype=np.float32)
     seconds = []
-    for round_ in range(rounds):
+    for round_ in range(first_round, first_round + rounds):
         start = (round_ * images) % max(1, len(training) - images)
         history = network.SGD(training[start:start + images], 1, 10, 0.03, lmbda=1.0)
         seconds.append(history.seconds[0] * EPOCH_IMAGES / images)
     return seconds
+
+
+PYTORCH_REFERENCE = REPO / "scripts" / "pytorch_reference.py"
+
+
+def time_pytorch(python: str, data_dir: Path, images: int, first_round: int) -> dict:
+    """One round of the same network in PyTorch (scripts/pytorch_reference.py), run by
+    ``python``, the interpreter of an environment that has PyTorch: its JSON line,
+    with ``seconds_per_epoch`` the one round's figure."""
+    # The round's slice of images is the one ours trained on: --rounds 1 from that offset.
+    info = run_pytorch_reference(python, "--data", str(data_dir), "--images", str(images),
+                                 "--rounds", "1", "--first-round", str(first_round))
+    try:
+        info["seconds_per_epoch"] = float(info["seconds_per_epoch"][0])
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise UsageError(f"--pytorch {python}: its answer has no seconds per epoch") from None
+    if not info["seconds_per_epoch"] > 0:
+        raise UsageError(f"--pytorch {python}: a time of {info['seconds_per_epoch']} s per epoch")
+    return info
+
+
+def run_pytorch_reference(python: str, *arguments) -> dict:
+    """The JSON line scripts/pytorch_reference.py prints when ``python`` runs it with
+    ``arguments`` (with at least ``torch``, the version, and ``threads``)."""
+    command = [python, str(PYTORCH_REFERENCE), *arguments]
+    try:
+        process = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    except OSError as error:
+        raise UsageError(f"--pytorch {python}: cannot run it ({error.strerror or error})") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"--pytorch {python}: no answer after an hour") from None
+    lines = process.stdout.strip().splitlines()
+    if process.returncode != 0 or not lines:
+        said = (process.stderr.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
+        raise UsageError(f"--pytorch {python}: {said}")
+    try:
+        info = json.loads(lines[-1])
+        info["torch"], info["threads"] = str(info["torch"]), int(info["threads"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise UsageError(f"--pytorch {python}: not the reference's JSON line: {lines[-1][:80]!r}") from None
+    return info
 
 
 def time_evaluation(network: Network, test, rounds: int) -> list:
@@ -407,6 +453,8 @@ def run_bench(args, book_code: BookCode | None = None) -> dict:
     # broken data folder stops the benchmark with the loader's one-line error.
     if not args.no_download:
         fetch_missing(args.data, notify=lambda line: print(line, file=sys.stderr))
+    if args.pytorch is not None:            # a wrong --pytorch stops the bench now, not at its end
+        run_pytorch_reference(args.pytorch, "--check")
     training_run = peak_memory_of_training(args.data)
     loading = time_loading(args.data, load_rounds)
     training, _, test = load_data(args.data)
@@ -474,13 +522,29 @@ def run_bench(args, book_code: BookCode | None = None) -> dict:
               file=sys.stderr, flush=True)
 
     conv_images = 200 if quick else args.conv_images
-    conv = time_conv_epochs(training, 1 if quick else 3, conv_images)
+    conv_rounds = 1 if quick else 3
+    if args.pytorch is None:
+        conv = time_conv_epochs(training, conv_rounds, conv_images)
+    else:
+        # In turns, ours then PyTorch's, so that both see the same machine.
+        conv, torch_runs = [], []
+        for round_ in range(conv_rounds):
+            conv += time_conv_epochs(training, 1, conv_images, first_round=round_)
+            torch_info = time_pytorch(args.pytorch, args.data, conv_images, first_round=round_)
+            torch_runs.append(torch_info["seconds_per_epoch"])
     results["convolutional"] = {"layers": CONV_LAYERS, "activation": "relu", "dtype": "float32",
                                 "mini_batch_size": 10, "images_per_round": conv_images,
                                 "seconds_per_epoch": median(conv), "seconds_per_epoch_runs": conv,
                                 "targets": CONV_TARGETS}
     print(f"  measured chapter 6 ({CONV_LAYERS}, relu): {median(conv):.1f} s per epoch",
           file=sys.stderr, flush=True)
+    if args.pytorch is not None:
+        results["convolutional"]["pytorch"] = {
+            "python": str(args.pytorch), "torch": torch_info["torch"], "threads": torch_info["threads"],
+            "seconds_per_epoch": median(torch_runs), "seconds_per_epoch_runs": torch_runs,
+            "ratio": median([theirs / ours for theirs, ours in zip(torch_runs, conv)])}
+        print(f"  measured PyTorch {torch_info['torch']}: {median(torch_runs):.1f} s per epoch",
+              file=sys.stderr, flush=True)
 
     results["evaluate"] = {
         "images": len(test),
@@ -543,6 +607,12 @@ def table(results) -> str:
                  f"(timed on {conv['images_per_round']:,} images a round)   (target < "
                  f"{conv['targets']['seconds_per_epoch']:g} s {met(conv['seconds_per_epoch'], conv['targets']['seconds_per_epoch'])}; "
                  f"better < {conv['targets']['better']:g} s {met(conv['seconds_per_epoch'], conv['targets']['better'])})")
+    if "pytorch" in conv:
+        torch = conv["pytorch"]
+        lines.append(f"  PyTorch {torch['torch']} (eager, {torch['threads']} thread"
+                     f"{'s' if torch['threads'] != 1 else ''}), the same network and images in turns: "
+                     f"{torch['seconds_per_epoch']:.1f} s per epoch; PyTorch / ours {torch['ratio']:.2f}   "
+                     f"(target: as fast as PyTorch, >= 1.00 {met(torch['ratio'], 1.0, below=False)})")
     lines.append("")
     evaluate, targets = results["evaluate"], results["targets"]
     for dtype in ("float64", "float32"):
@@ -585,6 +655,10 @@ def main(argv=None) -> int:
                         help="a clone of the book's repository (github.com/mnielsen/"
                              "neural-networks-and-deep-learning): also time its own src/network.py "
                              "on the reference's images")
+    parser.add_argument("--pytorch", default=None, metavar="PYTHON",
+                        help="the Python of an environment that has PyTorch (never digits' own): "
+                             "also time the chapter-6 network in PyTorch (scripts/pytorch_reference.py), "
+                             "in turns with ours")
     parser.add_argument("--output", type=Path, default=None, metavar="PATH",
                         help="the JSON file (default results/bench.json, or "
                              "results/quick/bench.json with --quick)")

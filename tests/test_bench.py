@@ -188,11 +188,40 @@ def test_the_references_sigmoid_is_the_books_formula():
     np.testing.assert_array_equal(bench.sigmoid_prime(z), bench.sigmoid(z) * (1 - bench.sigmoid(z)))
 
 
+def fake_python(folder: Path, body: str) -> Path:
+    """An executable standing in for another environment's Python: it gets the
+    reference script's path and arguments, logs them to ``calls.jsonl`` and runs ``body``
+    (Python, with ``arguments`` the list after the script's path)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "python"
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(f"""\
+        import json, sys
+        script, arguments = sys.argv[1], sys.argv[2:]
+        with open({str(folder / "calls.jsonl")!r}, "a") as log:
+            log.write(json.dumps([script, arguments]) + "\\n")
+    """) + textwrap.dedent(body))
+    path.chmod(0o755)
+    return path
+
+
+# PyTorch as the bench sees it: 123 s per epoch, version 9.9-fake, 2 threads.
+FAKE_TORCH = """\
+    print("some line PyTorch printed first")
+    answer = {"torch": "9.9-fake", "threads": 2}
+    if "--check" not in arguments:
+        answer["seconds_per_epoch"] = [123.0]
+    print(json.dumps(answer))
+"""
+
+
 @pytest.fixture(scope="module")
 def quick_run(mnist_data_dir, book_clone, tmp_path_factory):
-    """One ``bench.py --quick --book-code`` run on the real MNIST files: (process, JSON results)."""
-    output = tmp_path_factory.mktemp("bench") / "bench.json"
-    process = run_bench("--quick", "--data", mnist_data_dir, "--book-code", book_clone, "--output", output)
+    """One ``bench.py --quick --book-code --pytorch`` run on the real MNIST files, with a
+    stand-in for PyTorch's Python: (process, JSON results)."""
+    folder = tmp_path_factory.mktemp("bench")
+    output = folder / "bench.json"
+    process = run_bench("--quick", "--data", mnist_data_dir, "--book-code", book_clone,
+                        "--pytorch", fake_python(folder / "torch", FAKE_TORCH), "--output", output)
     results = json.loads(output.read_text()) if output.exists() else None
     return process, results
 
@@ -289,6 +318,7 @@ def test_the_chapter_6_network_is_timed_against_its_targets(quick_run):
     ([], "scripts/bench.py"),
     (["BOOK=../neural-networks-and-deep-learning"],
      "scripts/bench.py --book-code ../neural-networks-and-deep-learning"),
+    (["TORCH=/tmp/torch-env/bin/python"], "scripts/bench.py  --pytorch /tmp/torch-env/bin/python"),
 ])
 def test_make_bench_passes_a_clone_of_the_book_as_book_code(variables, expected):
     if shutil.which("make") is None:
@@ -301,3 +331,73 @@ def test_make_bench_passes_a_clone_of_the_book_as_book_code(variables, expected)
     assert process.returncode == 0, process.stderr
     (command,) = [line for line in process.stdout.splitlines() if "scripts/bench.py" in line]
     assert command.rstrip().endswith(expected)
+
+
+def test_pytorch_is_timed_in_turns_on_the_same_images(quick_run, mnist_data_dir):
+    process, results = quick_run
+    torch = results["convolutional"]["pytorch"]
+    fake = Path(torch["python"])
+    assert (torch["torch"], torch["threads"]) == ("9.9-fake", 2)
+    assert torch["seconds_per_epoch_runs"] == [123.0] and torch["seconds_per_epoch"] == 123.0
+    ours = results["convolutional"]["seconds_per_epoch_runs"]
+    assert torch["ratio"] == pytest.approx(123.0 / ours[0])
+    calls = [json.loads(line) for line in (fake.parent / "calls.jsonl").read_text().splitlines()]
+    assert calls[0] == [str(REPO / "scripts" / "pytorch_reference.py"), ["--check"]]
+    assert calls[1] == [str(REPO / "scripts" / "pytorch_reference.py"),
+                        ["--data", str(mnist_data_dir), "--images", "200", "--rounds", "1",
+                         "--first-round", "0"]]
+    assert len(calls) == 2
+    verdict = "met" if torch["ratio"] >= 1 else "MISSED"
+    assert (f"PyTorch 9.9-fake (eager, 2 threads), the same network and images in turns: 123.0 s per "
+            f"epoch; PyTorch / ours {torch['ratio']:.2f}   (target: as fast as PyTorch, >= 1.00 {verdict})"
+            in process.stdout)
+
+
+@pytest.mark.parametrize("body, said", [
+    ("sys.stderr.write('pytorch_reference: error: PyTorch is not installed in X\\n'); sys.exit(1)",
+     "--pytorch {python}: pytorch_reference: error: PyTorch is not installed in X"),
+    ("print('no JSON here')", "--pytorch {python}: not the reference's JSON line: 'no JSON here'"),
+    ("sys.exit(3)", "--pytorch {python}: exit status 3"),
+])
+def test_a_python_without_pytorch_stops_the_bench_at_once_in_one_line_exit_2(tmp_path, mnist_data_dir, body, said):
+    python = fake_python(tmp_path / "torch", body)
+    process = run_bench("--quick", "--no-download", "--data", mnist_data_dir, "--pytorch", python,
+                        "--output", tmp_path / "b.json", timeout=60)
+    assert process.returncode == 2          # a wrong argument, as every usage error
+    assert process.stderr.strip() == "bench: error: " + said.format(python=python)
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_a_pytorch_python_that_does_not_exist_is_one_line_exit_2(tmp_path, mnist_data_dir):
+    process = run_bench("--quick", "--no-download", "--data", mnist_data_dir,
+                        "--pytorch", tmp_path / "no-python", "--output", tmp_path / "b.json", timeout=60)
+    assert process.returncode == 2
+    assert process.stderr.startswith(f"bench: error: --pytorch {tmp_path / 'no-python'}: cannot run it")
+    assert len(process.stderr.strip().splitlines()) == 1
+
+
+def test_the_pytorch_reference_without_pytorch_says_so_in_one_line():
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("PyTorch is installed here: the reference would run")
+    process = subprocess.run([sys.executable, str(REPO / "scripts" / "pytorch_reference.py"), "--check"],
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 1
+    assert process.stderr == (f"pytorch_reference: error: PyTorch is not installed in {sys.executable}; "
+                              "give the Python of an environment that has it\n")
+
+
+def test_the_pytorch_reference_times_the_network_where_pytorch_is_installed(mnist_data_dir):
+    # DIGITS_TORCH_PYTHON names another environment's Python that has PyTorch.
+    python = os.environ.get("DIGITS_TORCH_PYTHON")
+    if not python:
+        if importlib.util.find_spec("torch") is None:
+            pytest.skip("PyTorch is not installed here (digits never needs it); set DIGITS_TORCH_PYTHON "
+                        "to the Python of an environment that has it to run this test")
+        python = sys.executable
+    process = subprocess.run([python, str(REPO / "scripts" / "pytorch_reference.py"),
+                              "--data", str(mnist_data_dir), "--images", "20", "--rounds", "2",
+                              "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr
+    info = json.loads(process.stdout.splitlines()[-1])
+    assert info["threads"] == 1 and info["torch"]
+    assert len(info["seconds_per_epoch"]) == 2 and all(s > 0 for s in info["seconds_per_epoch"])
