@@ -34,7 +34,6 @@ its figures are scaled to a full epoch but are rough.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -55,7 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:       # run from a checkout without installing the package
     sys.path.insert(0, str(REPO))
 
-from digits.cli import ArgumentParser, exit_status  # noqa: E402
+from digits.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from digits.commands.download import add_data_arguments  # noqa: E402
 from digits.mnist import fetch_missing, load_data  # noqa: E402
@@ -637,7 +636,7 @@ def table(results) -> str:
 
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     add_data_arguments(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run of a few seconds on 2,000 training images")

@@ -6,17 +6,16 @@ plumbing out of their way.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from digits.cli import ArgumentParser
+from digits.cli import ArgumentParser, HelpFormatter
 from digits.commands.download import add_data_arguments, load_mnist  # noqa: F401 (scripts call common.load_mnist)
 
 
 def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
     """An argparse parser with the flags every script takes, defaulting to the book's run."""
     result = ArgumentParser(description=description,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=HelpFormatter)
     result.add_argument("--hidden", type=int, default=hidden, help="neurons in the hidden layer")
     result.add_argument("--epochs", type=int, default=epochs, help="passes over the training data")
     result.add_argument("--mini-batch-size", type=int, default=10, metavar="M",

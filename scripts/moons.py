@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, check_seed, exit_status
+from digits.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
 from digits.dataset import DataSet
 from digits.errors import UsageError
 from digits.files import check_png_path, write_atomically
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="moons.py",
         description="Train [2, H, 2] tanh/softmax networks and a [2, 2] softmax baseline on "
                     "the two-moons data, print a table and draw their decision regions.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds both the data and every network's initial weights")
     parser.add_argument("--points", type=int, default=200, help="number of data points")

@@ -12,7 +12,6 @@ accuracy on the same digits in their original 28x28 form.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits.cli import ArgumentParser
+from digits.cli import ArgumentParser, HelpFormatter
 from digits.commands.download import add_data_arguments, load_mnist
 
 # (mode, file format): every kind of picture is drawn in turn.
@@ -76,7 +75,7 @@ def redraw(digit: np.ndarray, kind, rng) -> Image.Image:
 
 def main(argv=None) -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("data/network.npz"),
                         help="the trained network (make train)")
     add_data_arguments(parser)

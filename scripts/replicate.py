@@ -26,7 +26,6 @@ never overwrites the real ones.
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -47,7 +46,7 @@ import numpy as np  # noqa: E402
 
 import chapter6  # noqa: E402  (scripts/chapter6.py, beside this file)
 import experiments  # noqa: E402  (scripts/experiments.py, beside this file)
-from digits.cli import ArgumentParser, exit_status  # noqa: E402
+from digits.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
 from digits.commands.download import add_data_arguments, load_mnist  # noqa: E402
 from digits.errors import DigitsError, UsageError  # noqa: E402
 from experiments import EXPERIMENTS  # noqa: E402
@@ -65,7 +64,7 @@ KEPT = "replication"
 def build_parser():
     parser = ArgumentParser(
         prog="replicate.py", description="Rerun the book's experiments and write REPLICATION.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="ID",
                         help="run only these experiments (ids as in REPLICATION.md: "
                              + ", ".join(EXPERIMENTS) + ")")

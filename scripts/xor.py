@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, check_seed, exit_status
+from digits.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
 from digits.dataset import DataSet
 from digits.errors import UsageError
 from digits.files import check_png_path, write_atomically
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="xor.py",
         description="Train a [3, 4, 1] sigmoid network on the XOR table, print the cost "
                     "and the final outputs, and draw the cost curve.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights")
     parser.add_argument("--epochs", type=int, default=4_000, help="gradient-descent steps")
     parser.add_argument("--eta", type=float, default=4.0, help="learning rate")

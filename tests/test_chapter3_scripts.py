@@ -77,3 +77,12 @@ def test_nonsense_is_one_line(name, flags, status, fragment, mnist_data_dir):
     result = script(name, "--data", mnist_data_dir, "--epochs", 1, *flags)
     assert result.returncode == status, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
+
+
+@pytest.mark.parametrize("name", NAMES + ["bench", "replicate", "moons", "xor", "redrawn_accuracy",
+                                          "chapter6"])
+def test_help_shows_no_empty_defaults(name):
+    # A flag with nothing to default to (None, False) says nothing about it.
+    result = script(name, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "(default: None)" not in result.stdout and "(default: False)" not in result.stdout
