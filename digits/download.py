@@ -153,14 +153,14 @@ def fetch_mnist(data_dir="data/mnist", mirrors=None, progress=True, *, notify=No
             failures = []
             for mirror in mirrors:
                 if mirror in down:
-                    failures.append(f"  {mirror} : {down[mirror]} (not asked again)")
+                    failures.append(f"{mirror}: {down[mirror]} (not asked again)")
                     continue
                 try:
                     _fetch_file(mirror, name, target, sha256, session, timeout, progress,
                                 say, notice_after)
                 except _MirrorFailed as failure:
                     log.info("%s from %s failed: %s", name, mirror, failure)
-                    failures.append(f"  {mirror} : {failure}")
+                    failures.append(f"{mirror}: {failure}")
                     if failure.down:
                         down[mirror] = str(failure)
                         say(f"{name} from {mirror}: {failure}; not asking it again in this run")
@@ -168,8 +168,9 @@ def fetch_mnist(data_dir="data/mnist", mirrors=None, progress=True, *, notify=No
                     log.info("%s fetched from %s", target, mirror)
                     break
             else:
-                tried = "\n".join(failures) if failures else "  (no mirrors given)"
-                raise DownloadError(f"could not fetch {name} from any mirror:\n{tried}")
+                # One line: each mirror and what went wrong there, separated by semicolons.
+                tried = "; ".join(failures) if failures else "no mirrors given"
+                raise DownloadError(f"could not fetch {name} from any mirror: {tried}")
     return data_dir
 
 

@@ -135,8 +135,8 @@ def test_a_download_that_fails_says_what_each_mirror_did(only_the_local_mirror, 
     missing = only_the_local_mirror.url("missing")
     assert capsys.readouterr().err == (
         "MNIST is not in data/mnist: downloading it (about 12 MB, once)\n"
-        "digits train: error: could not fetch train-images-idx3-ubyte.gz from any mirror:\n"
-        f"  {missing} : HTTP 404 Not Found\n")
+        f"digits train: error: could not fetch train-images-idx3-ubyte.gz from any mirror: "
+        f"{missing}: HTTP 404 Not Found\n")
 
 
 def test_replicate_downloads_mnist_when_needed(mirror_server, tmp_path):

@@ -86,18 +86,22 @@ def test_when_every_mirror_fails_the_error_names_each_and_why(mirror_server, unu
     folder = tmp_path / "mnist"
     with pytest.raises(DownloadError) as raised:
         fetch(folder, tried)
-    lines = str(raised.value).splitlines()
-    assert lines[0] == "could not fetch train-images-idx3-ubyte.gz from any mirror:"
-    assert len(lines) == 1 + len(tried)
-    for line, mirror in zip(lines[1:], tried):
-        assert line.startswith(f"  {mirror} : ")
-    assert lines[1].endswith("HTTP 404 Not Found")
-    assert "not valid gzip data" in lines[2]
-    assert "wrong checksum" in lines[3]
+    message = str(raised.value)
+    assert "\n" not in message
+    start = "could not fetch train-images-idx3-ubyte.gz from any mirror: "
+    assert message.startswith(start)
+    # Each mirror in turn, with what went wrong there.
+    said = message[len(start):].split("; ")
+    assert len(said) == len(tried)
+    for part, mirror in zip(said, tried):
+        assert part.startswith(f"{mirror}: ")
+    assert said[0].endswith(": HTTP 404 Not Found")
+    assert "not valid gzip data" in said[1]
+    assert "wrong checksum" in said[2]
     size = len(mirror_server.files["train-images-idx3-ubyte.gz"])
-    assert re.search(rf"connection broken after [\d,]+ of {size:,} bytes", lines[4])
-    assert "refused" in lines[5].lower()
-    assert "No such file or directory" in lines[6]
+    assert re.search(rf"connection broken after [\d,]+ of {size:,} bytes", said[3])
+    assert "refused" in said[4].lower()
+    assert "No such file or directory" in said[5]
     assert os.listdir(folder) == []  # nothing half-written, no temp files
 
 
@@ -164,7 +168,7 @@ def test_a_directory_mirror_with_a_wrong_file_is_skipped(shared_mnist_dir, tmp_p
 
 
 def test_an_unsupported_mirror_scheme_is_reported(tmp_path):
-    with pytest.raises(DownloadError, match=r"ftp://example.org/mnist/ : unsupported mirror"):
+    with pytest.raises(DownloadError, match=r"ftp://example.org/mnist/: unsupported mirror"):
         fetch(tmp_path, ["ftp://example.org/mnist/"])
 
 
@@ -353,9 +357,9 @@ def test_a_mirror_given_up_is_named_in_the_error_of_a_later_file(
     with pytest.raises(DownloadError) as raised:
         fetch(tmp_path / "mnist", [silent_server.url(), str(partial)], timeout=(1, 1))
     assert str(raised.value) == (
-        "could not fetch train-labels-idx1-ubyte.gz from any mirror:\n"
-        f"  {silent_server.url()} : no answer within 1 s (not asked again)\n"
-        f"  {partial} : cannot open {partial}/train-labels-idx1-ubyte.gz: No such file or directory")
+        "could not fetch train-labels-idx1-ubyte.gz from any mirror: "
+        f"{silent_server.url()}: no answer within 1 s (not asked again); "
+        f"{partial}: cannot open {partial}/train-labels-idx1-ubyte.gz: No such file or directory")
     assert silent_server.connections == 1
 
 
@@ -389,7 +393,7 @@ def test_a_copy_longer_than_mnists_file_is_stopped_at_the_first_byte_past_its_si
     with pytest.raises(DownloadError) as raised:
         fetch(tmp_path, [mirror_server.url("long")])
     assert str(raised.value).endswith(
-        f"{mirror_server.url('long')} : decompresses to more than the 47,040,016 bytes of "
+        f"{mirror_server.url('long')}: decompresses to more than the 47,040,016 bytes of "
         f"MNIST's file (stopped at the first byte past them)")
     assert list(CountingFile.written) == ["train-images-idx3-ubyte"]
     assert CountingFile.written["train-images-idx3-ubyte"] <= 47_040_016     # never past it
@@ -400,7 +404,7 @@ def test_a_mirror_announcing_more_than_a_gzip_of_mnist_can_take_is_not_read(mirr
     with pytest.raises(DownloadError) as raised:
         fetch(tmp_path, [mirror_server.url("bloated")])
     assert str(raised.value).endswith(
-        f"{mirror_server.url('bloated')} : announces 3,000,000,000 bytes, more than a gzip of "
+        f"{mirror_server.url('bloated')}: announces 3,000,000,000 bytes, more than a gzip of "
         f"MNIST's 47,040,016 can take (47,109,160)")
 
 
