@@ -27,12 +27,14 @@ steps, one function each:
 7. :func:`centre_by_mass` places it in a 28x28 frame with its centre of mass at
    MNIST's centre.
 
-:func:`prepare` runs steps 2-7 on a picture; :func:`prepare_file` runs them all.
+:func:`prepare` runs steps 2-7 on a picture; :func:`prepare_file` runs them all on a
+file, :func:`prepare_bytes` on the bytes of one (the page's uploads).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import warnings
 from pathlib import Path
@@ -104,27 +106,44 @@ def read_picture(path) -> np.ndarray:
     try:
         if path.stat().st_size == 0:
             raise PictureError("the file is empty")
+        return _decode(path)
+    except PictureError as error:
+        raise PictureError(f"{path}: {error}") from None
+    except OSError as error:                 # a file we may not read
+        raise PictureError(f"{path}: cannot read the picture ({error.strerror or error})") from None
+
+
+def read_picture_bytes(data: bytes) -> np.ndarray:
+    """:func:`read_picture` for the bytes of a picture file (the page's uploads, say),
+    read from memory; its errors name no file."""
+    if not data:
+        raise PictureError("the file is empty")
+    return _decode(io.BytesIO(data))
+
+
+def _decode(source) -> np.ndarray:
+    """Open ``source`` (a path or a binary file object) with Pillow and read it as
+    :func:`read_picture` says; raises PictureError with a reason that names no file."""
+    try:
         with warnings.catch_warnings():
             # Pillow warns about, and refuses beyond about 179 megapixels, pictures it
             # fears are "decompression bombs", before a JPEG can be asked for a reduced
             # size; picture_from_image checks what will really be decoded instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with _without_pillows_size_limit():
-                image = Image.open(path)
+                image = Image.open(source)
             with image:
                 return picture_from_image(image)
-    except PictureError as error:
-        raise PictureError(f"{path}: {error}") from None
     except UnidentifiedImageError:
-        raise PictureError(f"{path}: not a picture (PNG, JPEG, BMP or GIF expected)") from None
+        raise PictureError("not a picture (PNG, JPEG, BMP or GIF expected)") from None
     except Image.DecompressionBombError:
-        raise PictureError(f"{path}: the picture is too large to read safely") from None
+        raise PictureError("the picture is too large to read safely") from None
     except MemoryError:
-        raise PictureError(f"{path}: not enough memory to read the picture") from None
+        raise PictureError("not enough memory to read the picture") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:
         # Truncated or damaged image data, or a file we may not read.
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise PictureError(f"{path}: cannot read the picture ({reason})") from None
+        raise PictureError(f"cannot read the picture ({reason})") from None
 
 
 @contextlib.contextmanager
@@ -267,6 +286,12 @@ def prepare_file(path) -> np.ndarray:
         return prepare(picture)
     except BlankPictureError as error:
         raise BlankPictureError(f"{path}: {error}") from None
+
+
+def prepare_bytes(data: bytes) -> np.ndarray:
+    """:func:`read_picture_bytes` then :func:`prepare`: the 28x28 image from the bytes
+    of a picture file, with :func:`prepare_file`'s errors less the file name."""
+    return prepare(read_picture_bytes(data))
 
 
 def _as_channels(picture) -> np.ndarray:

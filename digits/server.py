@@ -12,7 +12,7 @@ The page (``digits/web/``: plain HTML, CSS and JavaScript) sends what is drawn t
 ``GET /api/model``
     What is loaded: each model's name, a one-line description and its metadata.
 
-Pictures go through :func:`digits.prepare.prepare_file`, the very code ``classify``
+Pictures go through :func:`digits.prepare.prepare_bytes`, the very code ``classify``
 runs, so a drawing reads the same on the page as saved and classified.  The server is
 the standard library's threading HTTP server with limits a public address needs: the
 page's files are served from a fixed table (no path from a request ever reaches the
@@ -27,11 +27,9 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
-import os
 import socket
 import socketserver
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,25 +154,17 @@ def check_reads_digits(network, path) -> None:
 def prepare_body(body: bytes) -> np.ndarray:
     """The 28x28 image the network sees, from the bytes of a picture file.
 
-    The bytes go through :func:`digits.prepare.prepare_file`, exactly as a file given
-    to ``classify`` does, by way of a private temporary file.  Raises
+    The bytes go through :func:`digits.prepare.prepare_bytes`, the steps a file given
+    to ``classify`` goes through, read from memory.  Raises
     :class:`~digits.prepare.PictureError` with ``classify``'s message, less the file
     name: ``not a picture (PNG, JPEG, BMP or GIF expected)``, ``no ink found: the
     picture is blank``.
     """
-    from .prepare import PictureError, prepare_file
+    from .prepare import PictureError, prepare_bytes
 
     if not body:
         raise PictureError("no picture: the request's body is empty")
-    handle, name = tempfile.mkstemp(prefix="digits-serve-")   # readable by us alone
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(body)
-        return prepare_file(name)
-    except PictureError as error:
-        raise type(error)(str(error).removeprefix(f"{name}: ")) from None
-    finally:
-        os.unlink(name)
+    return prepare_bytes(body)
 
 
 def classify(models, image: np.ndarray) -> dict:

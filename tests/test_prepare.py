@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw
 
 from digits.errors import DigitsError
 from digits.prepare import (CENTRE, WORKING_SIZE, BlankPictureError, PictureError,
-                            centre_of_mass, prepare, prepare_file, read_picture, stroke_width)
+                            centre_of_mass, prepare, prepare_bytes, prepare_file, read_picture,
+                            read_picture_bytes, stroke_width)
 
 
 def zero_on_page(page_size, box, width, ink=0, page=255, mode="L"):
@@ -155,6 +156,36 @@ def test_a_photo_is_turned_the_way_the_camera_was_held(tmp_path):
     path = tmp_path / "turned.jpg"
     stored.save(path, exif=exif)
     assert read_picture(path).shape[:2] == (400, 200)
+
+
+# -- from the bytes of a file (the page's uploads) -----------------------------------------
+
+@pytest.mark.parametrize("suffix", ["png", "jpg", "gif", "bmp"])
+def test_bytes_read_exactly_as_the_file_they_came_from(tmp_path, suffix):
+    path = tmp_path / f"zero.{suffix}"
+    zero_on_page((300, 400), (60, 50, 240, 350), width=16).save(path)
+    assert np.array_equal(read_picture_bytes(path.read_bytes()), read_picture(path))
+    assert np.array_equal(prepare_bytes(path.read_bytes()), prepare_file(path))
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "the file is empty"),
+    (b"seven, I think\n", "not a picture (PNG, JPEG, BMP or GIF expected)"),
+])
+def test_bytes_that_are_no_picture_say_so_without_a_file_name(data, message):
+    with pytest.raises(PictureError) as raised:
+        prepare_bytes(data)
+    assert str(raised.value) == message
+
+
+def test_truncated_and_blank_bytes(tmp_path):
+    path = tmp_path / "cut.png"
+    zero_on_page((300, 300), (80, 30, 220, 270), width=14).save(path)
+    with pytest.raises(PictureError, match=r"^cannot read the picture \("):
+        prepare_bytes(path.read_bytes()[:200])
+    Image.new("L", (500, 500), 255).save(path)
+    with pytest.raises(BlankPictureError, match="^no ink found: the picture is blank$"):
+        prepare_bytes(path.read_bytes())
 
 
 # -- pictures that cannot be read ------------------------------------------------------
