@@ -50,6 +50,25 @@ def test_a_wrong_layer_description_is_one_line_saying_what_is_wrong(tmp_path, sp
     assert_one_line_error(result, 2, message)
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--lmbda", "-1"], "--lmbda must be zero or positive, got -1.0"),
+    (["--l1", "nan"], "--l1 must be zero or positive, got nan"),
+    (["--momentum", "2"], "--momentum must be in [0, 1), got 2.0"),
+    (["--eta", "0"], "--eta must be a positive number, got 0.0"),
+    (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["--mini-batch-size", "0"], "--mini-batch-size must be at least 1, got 0"),
+    (["--early-stopping", "-3"], "--early-stopping must be 0 (off) or a number of epochs"),
+    (["--schedule", "halve"], "--schedule halve needs --early-stopping N"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_nonsense_training_settings_are_refused_for_layers_as_for_sizes(tmp_path, flags, message):
+    # Refused before any data is looked for (--data names an empty folder).
+    for network in (["--layers", "conv20 fc100 softmax"], ["--sizes", "784", "30", "10"]):
+        result = digits("train", *network, *flags, "--model", tmp_path / "net.npz",
+                        "--data", tmp_path, "--no-download")
+        assert_one_line_error(result, 2, message)
+
+
 def test_sizes_and_layers_together_are_refused(tmp_path):
     result = digits("train", "--layers", "conv20 softmax", "--sizes", 784, 30, 10,
                     "--model", tmp_path / "net.npz")

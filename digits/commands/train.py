@@ -143,15 +143,19 @@ def check_arguments(args):
         raise UsageError("give --sizes (chapters 1-3) or --layers (chapter 6), not both")
     if not (math.isfinite(args.dropout) and 0 <= args.dropout < 1):
         raise UsageError(f"--dropout must be a probability in [0, 1), got {args.dropout}")
-    if args.layers is not None:
-        check_destinations(args)
-        return
-    sizes = args.sizes
-    if len(sizes) < 2 or sizes[0] != INPUTS or sizes[-1] != OUTPUTS:
-        raise UsageError(f"--sizes must start with {INPUTS} inputs and end with {OUTPUTS} outputs, "
-                         f"got {' '.join(map(str, sizes))}")
-    if min(sizes) < 1:
-        raise UsageError(f"every layer needs at least one neuron, got {' '.join(map(str, sizes))}")
+    if args.layers is None:        # (a layer description is checked as it is parsed)
+        sizes = args.sizes
+        if len(sizes) < 2 or sizes[0] != INPUTS or sizes[-1] != OUTPUTS:
+            raise UsageError(f"--sizes must start with {INPUTS} inputs and end with {OUTPUTS} outputs, "
+                             f"got {' '.join(map(str, sizes))}")
+        if min(sizes) < 1:
+            raise UsageError(f"every layer needs at least one neuron, got {' '.join(map(str, sizes))}")
+    check_training_settings(args)
+    check_destinations(args)
+
+
+def check_training_settings(args):
+    """The settings of stochastic gradient descent, the same for every network."""
     if args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     if args.mini_batch_size < 1:
@@ -167,19 +171,12 @@ def check_arguments(args):
         raise UsageError(f"--early-stopping must be 0 (off) or a number of epochs, got {args.early_stopping}")
     if args.schedule and not args.early_stopping:
         raise UsageError("--schedule halve needs --early-stopping N to say when to halve")
-    check_destinations(args)
+    check_seed(args.seed)
 
 
 def check_destinations(args):
-    """The flags every network shares, and the files training will write, checked before
-    any work: a trained network must not be lost because its folder cannot be written."""
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.mini_batch_size < 1:
-        raise UsageError(f"--mini-batch-size must be at least 1, got {args.mini_batch_size}")
-    if not (math.isfinite(args.eta) and args.eta > 0):
-        raise UsageError(f"--eta must be a positive number, got {args.eta}")
-    check_seed(args.seed)
+    """The files training will write, checked before any work: a trained network must
+    not be lost because its folder cannot be written."""
     if args.model.is_dir():
         raise UsageError(f"cannot save to {args.model}: it is a folder")
     if args.model == DEFAULT_MODEL and not args.model.parent.exists():
