@@ -16,6 +16,7 @@ and keeps the weights of that epoch, as ``digits train --layers`` does.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -36,13 +37,42 @@ SECONDS_PER_MINI_BATCH = 3.0e-5
 
 
 class Store:
-    """Where a chapter-6 run keeps its checkpoint and its trained network (git ignores it)."""
+    """Where a chapter-6 run keeps its checkpoint and its trained network (git ignores it),
+    and where the ensemble finds its members' votes: in the results kept in git
+    (``kept``, the folder of ``replication/<id>.json``), or else from their networks."""
 
-    def __init__(self, folder):
+    def __init__(self, folder, kept=None):
         self.folder = Path(folder)
+        self.kept = Path(kept) if kept is not None else None
 
     def __repr__(self) -> str:
-        return f"Store({self.folder})"
+        return f"Store({self.folder}, kept={self.kept})"
+
+    def kept_votes(self, experiment, seed, quick):
+        """``(answers, shares)`` of run ``seed`` of ``experiment`` on the test images, as
+        kept in git with its result (see :func:`votes_of`), or None."""
+        if self.kept is None:
+            return None
+        try:
+            saved = json.loads((self.kept / f"{experiment}.json").read_text())
+            if saved.get("quick") != quick:
+                return None
+            for variant in saved["variants"]:
+                for run in variant["runs"]:
+                    if run["seed"] == seed and "test_votes" in run:
+                        votes = run["test_votes"]
+                        answers = np.frombuffer(votes["answers"].encode("ascii"), np.uint8) - ord("0")
+                        shares = np.asarray(votes["shares"], dtype=np.float64)
+                        if answers.shape == shares.shape and answers.max(initial=0) <= 9:
+                            return answers.astype(np.intp), shares
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeError):
+            return None     # not a result this script wrote: the network is asked instead
+        return None
+
+    def has_votes(self, experiment, seed, quick) -> bool:
+        """Whether the ensemble can count run ``seed`` of ``experiment``'s votes."""
+        return (self.kept_votes(experiment, seed, quick) is not None
+                or self.model(experiment, seed).exists())
 
     def checkpoint(self, task) -> Path:
         return self.folder / "checkpoints" / f"{task.experiment}-seed{task.seed}.ckpt.npz"
@@ -99,13 +129,26 @@ def resume_state(path, run_settings, warn):
         return None
 
 
-def run_layers(task, training, validation, test, store, progress=None, tell=None, warn=print):
+def votes_of(network, test) -> dict:
+    """What an ensemble needs of ``network``: its answer on each test image, as a string
+    of digits, and how sure it was (its output's share, to six decimals); some 80 kB of
+    JSON, kept with the run's result so that the vote can be counted on any clone."""
+    from digits.ensemble import answers_and_shares
+
+    answers, shares = answers_and_shares(network.outputs(test))
+    return {"answers": "".join(map(str, answers.tolist())),
+            "shares": [round(share, 6) for share in shares.tolist()]}
+
+
+def run_layers(task, training, validation, test, store, progress=None, tell=None, warn=print,
+               keep_votes=False):
     """Train one chapter-6 network, from its checkpoint if it has one; return its numbers.
 
     ``progress(work)`` is told the epochs done (in epochs of 50,000 images), ``tell(line)``
     gets one line per epoch.  The trained network (the best validation epoch's weights)
     is saved in ``store``, for the ensemble and the figures; the checkpoint is removed
-    once the result is complete.
+    once the result is complete.  With ``keep_votes`` (an ensemble's member), the result
+    also holds the network's votes on the test images (:func:`votes_of`).
     """
     from digits import model_file
 
@@ -149,6 +192,8 @@ def run_layers(task, training, validation, test, store, progress=None, tell=None
         "earlier_seconds": float(sum(history.seconds[:first_epoch])),
         "history": {key: value for key, value in history.to_dict().items() if key != "eta"},
     }
+    if keep_votes:
+        result["test_votes"] = votes_of(network, test)
     first = network.layers[0]
     if first.weights.ndim == 4:            # a conv-pool layer: its filters, for the figure
         result["first_filters"] = first.weights[:, 0].tolist()
@@ -189,28 +234,32 @@ def duration(seconds) -> str:
 
 def run_ensemble(task, test, store) -> dict:
     """The book's last step: the networks of ``task.settings["members"]`` (one per seed)
-    vote on every test image (:func:`digits.ensemble.vote`)."""
+    vote on every test image (:func:`digits.ensemble.vote_answers`), each with the votes
+    kept with its result, or else with its network's outputs."""
     from digits import model_file
-    from digits.ensemble import vote
+    from digits.ensemble import answers_and_shares, vote_answers
 
     settings = task.settings
-    outputs, members = [], []
+    answers, shares, members = [], [], []
     for seed in settings["seeds"]:
-        path = store.model(settings["members"], seed)
-        if not path.exists():
-            raise UsageError(f"{task.experiment} needs {path}, the network of {settings['members']} "
-                             f"seed {seed}; it is made by that run (the model files are not kept "
-                             f"in git: rerun it with --only {settings['members']} --force)")
-        network, _ = model_file.load(path)
-        output = network.outputs(test)
-        outputs.append(output)
-        members.append({"seed": seed, "test": 100 * float(np.mean(output.argmax(axis=0) == test.labels))})
-    answers = vote(outputs)
-    wrong = np.flatnonzero(answers != test.labels)
+        votes = store.kept_votes(settings["members"], seed, task.quick)
+        if votes is None:
+            path = store.model(settings["members"], seed)
+            if not path.exists():
+                raise UsageError(f"{task.experiment} needs the votes of {settings['members']} seed "
+                                 f"{seed}, kept with its result, or its network {path}; neither is "
+                                 f"there: rerun it with --only {settings['members']} --force")
+            network, _ = model_file.load(path)
+            votes = answers_and_shares(network.outputs(test))
+        answers.append(votes[0])
+        shares.append(votes[1])
+        members.append({"seed": seed, "test": 100 * float(np.mean(votes[0] == test.labels))})
+    voted = vote_answers(answers, shares)
+    wrong = np.flatnonzero(voted != test.labels)
     correct = len(test) - len(wrong)
     return {"n_test": len(test), "correct": correct, "final": 100 * correct / len(test),
             "members": members,
-            "misses": [{"index": int(i), "label": int(test.labels[i]), "answer": int(answers[i])}
+            "misses": [{"index": int(i), "label": int(test.labels[i]), "answer": int(voted[i])}
                        for i in wrong]}
 
 
@@ -219,4 +268,4 @@ def waiting_for(task, planned, store) -> list:
     members = task.settings["members"]
     coming = {t.seed for t in planned if t.experiment == members}
     return [seed for seed in task.settings["seeds"]
-            if seed not in coming and not store.model(members, seed).exists()]
+            if seed not in coming and not store.has_votes(members, seed, task.quick)]

@@ -516,6 +516,12 @@ def tasks_for(experiment_id: str, quick: bool = False) -> list:
     return tasks
 
 
+def ensemble_members() -> set:
+    """The experiments whose networks an ensemble of the table votes with."""
+    return {settings["members"] for experiment in EXPERIMENTS.values()
+            for settings in experiment.variants.values() if settings["kind"] == "ensemble"}
+
+
 def run_task(task: Task, data, expanded_cache=None, progress=None, store=None, tell=None) -> dict:
     """Run one task on ``data`` = (training, validation, test); return its numbers.
 
@@ -548,7 +554,7 @@ def run_task(task: Task, data, expanded_cache=None, progress=None, store=None, t
     elif kind == "layers":
         examples = _training_data(training[:settings["n_train"]], settings, expanded_cache)
         result = chapter6.run_layers(task, examples, validation, test, store, progress, tell,
-                                     warn=_warn)
+                                     warn=_warn, keep_votes=task.experiment in ensemble_members())
     elif kind == "ensemble":
         result = chapter6.run_ensemble(task, test, store)
     else:

@@ -299,7 +299,9 @@ def run_experiments(args) -> int:
     from tqdm import tqdm
 
     plan = make_plan(args)
-    store = chapter6.Store(args.store)
+    store = chapter6.Store(args.store, kept=args.kept)
+    if any(EXPERIMENTS[name].long for name in plan):
+        add_missing_votes(args, store)
     waiting = wait_for_members(plan, store)
     if not args.quiet:
         for experiment_id, seeds in waiting.items():
@@ -556,6 +558,35 @@ def keep_run(args, task, outcome):
         "variants": variants,
         "seconds": sum(run["seconds"] for variant in variants for run in variant["runs"]),
         "finished": now(), "machine": machine(), "jobs": args.jobs})
+
+
+def add_missing_votes(args, store):
+    """Give the kept runs of an ensemble's members that were saved without their votes
+    (by an older version of this script) the votes of their networks, while those are
+    still in the store: the ensemble can then be counted on any clone."""
+    from digits import model_file
+
+    test = None
+    for experiment_id in sorted(experiments.ensemble_members()):
+        saved = load_result(args.kept, experiment_id)
+        if saved is None or saved.get("quick") != args.quick:
+            continue
+        added = 0
+        for variant in saved["variants"]:
+            for run in variant["runs"]:
+                path = store.model(experiment_id, run["seed"])
+                if "test_votes" in run or not path.exists():
+                    continue
+                network, metadata = model_file.load(path)
+                if (metadata.get("seed"), metadata.get("settings")) != (run["seed"], variant["settings"]):
+                    continue        # the network of another run (the table has changed since)
+                if test is None:
+                    load_mnist(args)
+                    test = experiments.load_experiment_data(args.data, args.quick)[2]
+                run["test_votes"] = chapter6.votes_of(network, test)
+                added += 1
+        if added:
+            save_json(result_path(args.kept, experiment_id), saved)
 
 
 def run_here(tasks, args, epoch_bar, finished, store, tell):

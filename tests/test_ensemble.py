@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from digits.ensemble import vote
+from digits.ensemble import answers_and_shares, vote, vote_answers
 
 
 def outputs_reading(*digits, sure=0.9):
@@ -31,3 +31,18 @@ def test_each_column_is_voted_on_by_itself():
     second = np.hstack(outputs_reading(1, 5))
     third = np.hstack(outputs_reading(4, 5))
     assert vote([first, second, third]).tolist() == [1, 5]
+
+
+def test_a_vote_counted_from_answers_and_shares_is_the_vote_of_the_outputs():
+    # Four networks on 2,000 examples of three digits: many two-two ties to break.
+    rng = np.random.default_rng(3)
+    outputs = [rng.random((10, 2000)) * (np.arange(10) < 3)[:, None] for _ in range(4)]
+    votes = [answers_and_shares(output) for output in outputs]
+    from_votes = vote_answers([a for a, _ in votes], [s for _, s in votes])
+    assert np.array_equal(from_votes, vote(outputs))
+    # And the shares, rounded to six decimals as the replication keeps them, change nothing.
+    rounded = vote_answers([a for a, _ in votes], [np.round(s, 6) for _, s in votes])
+    assert np.array_equal(rounded, vote(outputs))
+    answers, shares = votes[0]
+    assert np.array_equal(answers, outputs[0].argmax(axis=0))
+    assert np.allclose(shares, outputs[0].max(axis=0) / outputs[0].sum(axis=0))

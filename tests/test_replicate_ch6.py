@@ -73,6 +73,44 @@ def test_a_quick_chapter6_run_saves_every_experiment_its_networks_figures_and_ro
         assert (tmp_path / "figures" / name).read_bytes().startswith(PNG_SIGNATURE)
         assert f"(figures/{name})" in (tmp_path / "REPLICATION.md").read_text()
 
+    # The members' votes are kept with their results: the ensemble is counted again,
+    # to the same digits, with the networks gone (a fresh clone has none).
+    for run in kept(tmp_path, "ch6-dropout")["variants"][0]["runs"]:
+        votes = run["test_votes"]
+        assert len(votes["answers"]) == len(votes["shares"]) == run["n_test"]
+        assert set(votes["answers"]) <= set("0123456789")
+        assert all(0.1 <= share <= 1 for share in votes["shares"])
+    for path in (store / "models").iterdir():
+        path.unlink()
+    again = replicate(tmp_path, mnist_data_dir, "--chapter6", "--only", "ch6-ensemble", "--force",
+                      "--jobs", "1", "--quiet")
+    assert again.returncode == 0, again.stderr
+    recounted = kept(tmp_path, "ch6-ensemble")["variants"][0]["runs"][0]
+    assert (recounted["correct"], recounted["misses"], recounted["members"]) == (
+        ensemble["correct"], ensemble["misses"], ensemble["members"])
+
+
+def test_votes_missing_from_kept_runs_are_added_from_their_networks(tmp_path, mnist_data_dir):
+    # Runs kept by an older version of the script have no votes; while their networks
+    # are in the store, the next chapter-6 run adds them, and the ensemble counts them.
+    first = replicate(tmp_path, mnist_data_dir, "--chapter6", "--only", "ch6-dropout", "--jobs", "1",
+                      "--quiet")
+    assert first.returncode == 0, first.stderr
+    path = tmp_path / "results" / "ch6-dropout.json"
+    with_votes = json.loads(path.read_text())
+    without = json.loads(path.read_text())
+    for run in without["variants"][0]["runs"]:
+        del run["test_votes"]
+    path.write_text(json.dumps(without))
+    (tmp_path / "results" / "ch6" / "models" / "ch6-dropout-seed5.npz").unlink()   # lost with a machine
+    done = replicate(tmp_path, mnist_data_dir, "--chapter6", "--only", "ch6-ensemble", "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "Not run: ch6-ensemble waits for the networks of ch6-dropout seeds 5" in done.stderr
+    runs = json.loads(path.read_text())["variants"][0]["runs"]
+    assert [("test_votes" in run) for run in runs] == [True, True, True, True, False]
+    for run, before in zip(runs[:4], with_votes["variants"][0]["runs"]):
+        assert run["test_votes"] == before["test_votes"]
+
 
 def test_chapter6_is_not_part_of_the_quick_one(tmp_path, mnist_data_dir):
     done = replicate(tmp_path, mnist_data_dir, "--only", "baseline-random", "--quiet")
