@@ -28,12 +28,20 @@ from digits.errors import UsageError
 # The ensemble's five networks are ch6-dropout's runs with these seeds.
 ENSEMBLE_SEEDS = (1, 2, 3, 4, 5)
 
-# Seconds per training example and multiply-add, and per mini-batch, from ch6-fc,
-# ch6-conv1 and ch6-conv2 on the 2-core development machine when it was quiet (0.7, 9
-# and 18 s per epoch of training); evaluating an example costs a third of training on
-# it (one pass forward instead of forward and back twice).
-SECONDS_PER_MULTIPLY_ADD = 1.0e-10
+# Seconds per multiply-add of one example's pass forward, and per mini-batch, fitted to the
+# runs kept in replication/ on the 2-core development machine (ch6-conv1 7.0, ch6-conv2
+# 11.4, ch6-expanded 56.7 and ch6-dropout 178 s per epoch, each run on one core).  A
+# convolution's multiply-adds come cheap (one large product per mini-batch); a fully
+# connected layer's cost more than twice as much, as each mini-batch of 10 reads its whole
+# weight matrix three times.  Evaluating an example costs a third of training on it (one
+# pass forward instead of forward and back twice).
+SECONDS_PER_CONV_MULTIPLY_ADD = 4.0e-11
+SECONDS_PER_FC_MULTIPLY_ADD = 9.0e-11
 SECONDS_PER_MINI_BATCH = 3.0e-5
+# Two runs at once, one on each core, share the memory bus and the cache: each epoch then
+# takes about a quarter longer than alone (ch6-relu 9.8 s per epoch alone, 11.4-12.6 s
+# beside another run).
+SHARING_SLOWDOWN = 1.25
 
 
 class Store:
@@ -97,23 +105,32 @@ def build_network(settings, seed):
 
 def multiply_adds(settings) -> int:
     """Multiply-adds of one example's pass forward through the network of ``settings``."""
+    return sum(multiply_adds_by_kind(settings))
+
+
+def multiply_adds_by_kind(settings) -> tuple:
+    """``(convolutional, fully connected)``: the multiply-adds of one example's pass forward
+    through the network of ``settings``, in its conv-pool layers and in the others."""
     from digits.layer_spec import parse_layers
     from digits.layers import ConvPool
 
-    total = 0
+    convolutional = fully_connected = 0
     for layer in parse_layers(settings["layers"], activation=settings["activation"], init="zero"):
         if isinstance(layer, ConvPool):
             height, width = layer.conv_shape
-            total += layer.filters * layer.input_shape[0] * layer.filter_size ** 2 * height * width
+            convolutional += (layer.filters * layer.input_shape[0] * layer.filter_size ** 2
+                              * height * width)
         else:
-            total += layer.n_in * layer.n_out
-    return total
+            fully_connected += layer.n_in * layer.n_out
+    return convolutional, fully_connected
 
 
 def estimated_seconds(settings, n_train, n_evaluated) -> float:
-    """About how long one epoch takes on an idle 2-core machine: training on ``n_train``
-    examples (a pass forward and two back) and evaluating ``n_evaluated``."""
-    per_example = multiply_adds(settings) * SECONDS_PER_MULTIPLY_ADD
+    """About how long one epoch takes on one core of an idle 2-core machine: training on
+    ``n_train`` examples (a pass forward and two back) and evaluating ``n_evaluated``."""
+    convolutional, fully_connected = multiply_adds_by_kind(settings)
+    per_example = (convolutional * SECONDS_PER_CONV_MULTIPLY_ADD
+                   + fully_connected * SECONDS_PER_FC_MULTIPLY_ADD)
     batches = n_train / settings["mini_batch_size"]
     return 3 * per_example * n_train + SECONDS_PER_MINI_BATCH * batches + per_example * n_evaluated
 

@@ -466,7 +466,7 @@ class Task:
     @property
     def cost(self) -> float:
         """A rough estimate of the run's seconds on one core, to schedule the longest first
-        (for chapter 6, on the two cores the layers share)."""
+        and to say before a run how long it will take."""
         settings = self.settings
         if settings["kind"] == "layers":
             evaluated = QUICK_EVALUATION * 2 if self.quick else 20_000

@@ -451,7 +451,7 @@ def announce(plan, tasks, store, args):
     """Say what will run and about how long it will take, before it starts."""
     if args.quiet:
         return
-    lines, total = [], 0.0
+    lines, total, longest = [], 0.0, 0.0
     for experiment_id in plan:
         chosen = [task for task in tasks if task.experiment == experiment_id]
         seconds = 0.0
@@ -464,6 +464,7 @@ def announce(plan, tasks, store, args):
                     resumed.append(f"seed {task.seed} from epoch {epoch}")
                     left = 1 - epoch / task.settings["epochs"]
             seconds += task.cost * left
+            longest = max(longest, task.cost * left)
         total += seconds
         variants = sorted({task.variant for task in chosen})
         seeds = sorted({task.seed for task in chosen})
@@ -474,11 +475,14 @@ def announce(plan, tasks, store, args):
         going_on = f"; going on with {', '.join(resumed)}" if resumed else ""
         lines.append(f"  {experiment_id}: {plural(len(chosen), 'run')} ({which}{going_on}), "
                      f"about {chapter6.duration(seconds)}")
-    # Chapter 6's runs each use both cores (digits/parallel.py): two at once take as long.
+    # Every run uses one core (training keeps the matrix library on one thread); chapter 6's
+    # long runs side by side slow each other down (chapter6.SHARING_SLOWDOWN).
     long = any(EXPERIMENTS[name].long for name in plan)
-    workers = 1 if long else min(args.jobs, os.cpu_count() or 1)
+    workers = max(1, min(args.jobs, os.cpu_count() or 1, len(tasks)))
+    if long and workers > 1:
+        total, longest = total * chapter6.SHARING_SLOWDOWN, longest * chapter6.SHARING_SLOWDOWN
     print(f"Will run {plural(len(tasks), 'run')} of {plural(len(plan), 'experiment')}, about "
-          f"{chapter6.duration(total / workers)} with {plural(args.jobs, 'worker')} on an idle "
+          f"{chapter6.duration(max(total / workers, longest))} with {plural(args.jobs, 'worker')} on an idle "
           f"2-core machine (more on a busy one):", file=sys.stderr)
     print("\n".join(lines), file=sys.stderr)
     if long:
@@ -1076,8 +1080,8 @@ def not_run_text(name) -> str:
         tasks = experiments.tasks_for(name)
         if tasks[0].settings["kind"] == "ensemble":
             return "not run yet: it votes with the five ch6-dropout networks (seconds, once they exist)"
-        return (f"not run yet (about {chapter6.duration(tasks[0].cost)} per seed on an idle 2-core "
-                f"machine; `make replicate-ch6`)")
+        return (f"not run yet (about {chapter6.duration(tasks[0].cost)} per seed on one core of an "
+                f"idle 2-core machine; `make replicate-ch6`)")
     return "not run yet"
 
 

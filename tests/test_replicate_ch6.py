@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))       # the experiment table lives beside the script
 import chapter6  # noqa: E402
-from experiments import EXPERIMENTS, Task, missing_package  # noqa: E402
+from experiments import EXPERIMENTS, Task, missing_package, tasks_for  # noqa: E402
 
 SCRIPT = REPO / "scripts" / "replicate.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -294,3 +294,34 @@ def test_the_cost_estimate_counts_the_multiply_adds_of_each_layer():
     two = dict(layers="conv20 conv40 fc100 softmax", activation="relu")
     assert chapter6.multiply_adds(two) == (20 * 25 * 24 * 24 + 40 * 20 * 25 * 8 * 8
                                            + 640 * 100 + 100 * 10)
+
+
+@pytest.mark.parametrize("jobs, runs_long", [(1, 5.0), (2, 5.0 * chapter6.SHARING_SLOWDOWN / 2),
+                                             (8, 5.0 * chapter6.SHARING_SLOWDOWN / 2)])
+def test_the_estimate_shares_the_runs_between_the_cores(tmp_path, capsys, jobs, runs_long):
+    # Every run uses one core: the five ch6-dropout seeds take five runs' time with one
+    # worker, and about half (each a quarter slower beside the other) with two or more.
+    import argparse
+
+    import replicate as runner
+
+    tasks = tasks_for("ch6-dropout")
+    args = argparse.Namespace(quiet=False, jobs=jobs)
+    runner.announce({"ch6-dropout": tasks}, tasks, chapter6.Store(tmp_path / "ch6"), args)
+    first = capsys.readouterr().err.splitlines()[0]
+    one_run = tasks[0].cost
+    assert first.startswith(f"Will run 5 runs of 1 experiment, about "
+                            f"{chapter6.duration(runs_long * one_run)} with ")
+
+
+def test_the_cost_estimate_prices_fully_connected_multiply_adds_above_convolutions():
+    # Measured on the development machine: ch6-conv2 (mostly convolutions) 11.4 s per epoch,
+    # ch6-dropout (1.65 million FC multiply-adds more per example, on five times the
+    # images) 178 s.  One price for both would make the second about 100 s.
+    conv2 = EXPERIMENTS["ch6-conv2"].variants[""]
+    dropout = EXPERIMENTS["ch6-dropout"].variants[""]
+    convolutional, fully_connected = chapter6.multiply_adds_by_kind(conv2)
+    assert (convolutional, fully_connected) == (20 * 25 * 24 * 24 + 40 * 20 * 25 * 8 * 8,
+                                                640 * 100 + 100 * 10)
+    assert chapter6.estimated_seconds(conv2, 50_000, 20_000) == pytest.approx(11.4, rel=0.15)
+    assert chapter6.estimated_seconds(dropout, 250_000, 20_000) == pytest.approx(178, rel=0.15)
