@@ -62,11 +62,11 @@ early-stopping: data
 replicate: data
 	$(PY) scripts/replicate.py
 
-# Chapter 6's networks (minutes to hours each on 2 cores, about 21 hours in all), one run at
-# a time, each on both cores; every run keeps a checkpoint after each epoch in results/ch6/
+# Chapter 6's networks (minutes to hours each, about 12 hours of runs in all), a run on
+# each core; every run keeps a checkpoint after each epoch in results/ch6/
 # and goes on from it, and each finished run is saved in replication/ (kept in git).
 replicate-ch6: data
-	$(PY) scripts/replicate.py --chapter6 --jobs 1
+	$(PY) scripts/replicate.py --chapter6
 
 # Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
 # prints a table and writes results/bench.json (scripts/bench.py --help).  With

@@ -9,7 +9,7 @@ and is not rerun unless ``--force``.  Then the figures (``docs/replication/*.png
 and the report (``REPLICATION.md``) are drawn from those JSON files.
 
 Chapter 6 (``--chapter6``, ``make replicate-ch6``) takes hours, so it is run apart and
-differently (``scripts/chapter6.py``): one run at a time on both cores, each keeping a
+differently (``scripts/chapter6.py``): a run on each core (``--jobs``), each keeping a
 checkpoint after every epoch in ``results/ch6/`` and going on from it when started again,
 and each finished run added at once to ``replication/<id>.json``, which is kept in git
 (so is the SVM baseline's, ``ch1-svm``, which needs the optional scikit-learn).
@@ -18,7 +18,7 @@ and each finished run added at once to ``replication/<id>.json``, which is kept 
     python scripts/replicate.py --only ch1-30 ch3-eta --force
     python scripts/replicate.py --report-only      # redraw figures and report from results/
     python scripts/replicate.py --quick            # every experiment at a tiny size, in seconds
-    python scripts/replicate.py --chapter6 --jobs 1 --seeds 1   # chapter 6's first seeds
+    python scripts/replicate.py --chapter6 --seeds 1   # chapter 6's first seeds
 
 ``--quick`` keeps its own results, report and figures under ``results/quick/``, so it
 never overwrites the real ones.
@@ -975,7 +975,8 @@ def report_text(results, drawn, run_logs, args, drawn_chapter6=()) -> str:
         "the range agrees only thanks to some of its seeds, the verdict says how many seeds on "
         "their own come within the widened distance.",
         "- Time: the seconds of all of an experiment's runs added up, each run on one core "
-        "(chapter 6: one run at a time on both cores, with the seconds per epoch).", ""]
+        "(chapter 6 with the seconds per epoch; two runs side by side each take about a "
+        "quarter longer than one alone).", ""]
 
     lines += ["## The table", "",
               "| id | the book's setting | the book's number | ours: mean (range over seeds) | time | verdict |",
