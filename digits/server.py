@@ -285,7 +285,12 @@ class DigitsServer(ThreadingHTTPServer):
             return
         try:
             super().process_request(request, client_address)
-        except BaseException:
+        except RuntimeError:
+            # No thread could be started, so the slot is still ours to give back.  Any
+            # other exception (Ctrl-C while the thread was starting) leaves it to the
+            # thread: it may already have run and given it back, and a second release
+            # would raise ValueError in place of the KeyboardInterrupt, and the server
+            # would go on serving after Ctrl-C.
             self.connection_slots.release()
             raise
 

@@ -871,3 +871,29 @@ def test_with_several_models_the_page_shows_each_answer_and_the_vote(browser, vo
         "always-three.npz 3")
     assert text(page, "vote") == "7" and text(page, "vote-count") == "2 of 3 models"
     assert text(page, "confidence").endswith("the vote of 3 models")
+
+
+def test_ctrl_c_while_a_thread_starts_is_not_lost(small_server, monkeypatch):
+    # Seen on a busy machine: Ctrl-C reached the main thread while it was still starting
+    # the thread of a request that had been answered already; the slot was given back
+    # twice, ValueError replaced KeyboardInterrupt and the server went on serving.
+    import socketserver
+
+    server = small_server(socket_timeout=10)
+    server.shutdown()
+    started = socketserver.ThreadingMixIn.process_request
+
+    def start_then_interrupted(self, request, client_address):
+        started(self, request, client_address)
+        self._threads.join()                 # the request is answered, its slot given back
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(socketserver.ThreadingMixIn, "process_request", start_then_interrupted)
+    server.daemon_threads = False            # so that _threads holds the thread to join
+    client = socket.create_connection(("127.0.0.1", server.port))
+    client.sendall(b"GET /api/model HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    with pytest.raises(KeyboardInterrupt):
+        server.handle_request()
+    assert status_of(client.recv(65536)) == 200
+    client.close()
+    assert all(server.connection_slots.acquire(blocking=False) for _ in range(3))
