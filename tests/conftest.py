@@ -16,6 +16,7 @@ import hashlib
 import http.server
 import os
 import shutil
+import signal
 import socket
 import struct
 import threading
@@ -403,3 +404,15 @@ def conv_network_file(tmp_path_factory, conv_network):
     path = tmp_path_factory.mktemp("conv") / "conv.npz"
     model_file.save(conv_network, path)
     return path
+
+
+def _default_ctrl_c():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_as_in_a_terminal():
+    """A ``preexec_fn`` for a command the test stops with SIGINT: Ctrl-C does what it does
+    in a terminal even when the tests themselves run in the background (``nohup make test
+    &``), whose commands inherit SIGINT ignored."""
+    return _default_ctrl_c

@@ -165,7 +165,8 @@ def train_command(data, model, checkpoint, epochs=2, eta=0.1):
             "--model", str(model), "--checkpoint", str(checkpoint), "--quiet"]
 
 
-def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_network(tmp_path, mnist_data_dir):
+def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_network(
+        tmp_path, mnist_data_dir, ctrl_c_as_in_a_terminal):
     import signal
 
     whole = tmp_path / "whole.npz"
@@ -176,7 +177,8 @@ def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_netwo
 
     model, checkpoint = tmp_path / "resumed.npz", tmp_path / "resumed.ckpt.npz"
     process = subprocess.Popen(train_command(mnist_data_dir, model, checkpoint),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_as_in_a_terminal)
     for line in process.stdout:
         if line.startswith("Epoch 1:"):
             process.send_signal(signal.SIGINT)

@@ -210,7 +210,7 @@ def test_a_checkpoint_of_other_settings_is_not_continued(tmp_path, mnist):
     assert result["resumed_at_epoch"] is None and result["epochs_run"] == 2
 
 
-def test_replicate_stopped_with_ctrl_c_goes_on_where_it_was(tmp_path, mnist_data_dir):
+def test_replicate_stopped_with_ctrl_c_goes_on_where_it_was(tmp_path, mnist_data_dir, ctrl_c_as_in_a_terminal):
     reference = tmp_path / "reference"
     assert replicate(reference, mnist_data_dir, "--only", "ch6-conv1", "--seeds", "1",
                      "--quiet").returncode == 0
@@ -218,7 +218,8 @@ def test_replicate_stopped_with_ctrl_c_goes_on_where_it_was(tmp_path, mnist_data
     stopped = tmp_path / "stopped"
     checkpoint = stopped / "results" / "ch6" / "checkpoints" / "ch6-conv1-seed1.ckpt.npz"
     process = subprocess.Popen(command(stopped, mnist_data_dir, "--only", "ch6-conv1", "--seeds", "1",
-                                       "--quiet"), stderr=subprocess.PIPE, text=True)
+                                       "--quiet"), stderr=subprocess.PIPE, text=True,
+                               preexec_fn=ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 300
     while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)

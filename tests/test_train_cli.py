@@ -124,13 +124,14 @@ def test_early_stopping_reports_the_epoch_it_kept(tmp_path, mnist_data_dir):
     assert network.evaluate(load_data(mnist_data_dir)[1]) == validation[best - 1]
 
 
-def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir):
+def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir, ctrl_c_as_in_a_terminal):
     model = tmp_path / "net.npz"
     model.write_bytes(b"the old model")
     process = subprocess.Popen(
         [sys.executable, "-m", "digits", "train", "--data", str(mnist_data_dir),
          "--model", str(model), "--epochs", "30", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         assert process.stdout.readline().startswith("Training")
         time.sleep(0.5)
