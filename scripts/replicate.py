@@ -925,11 +925,32 @@ def write_figures_and_report(args):
     args.figures.mkdir(parents=True, exist_ok=True)
     drawn_chapter6 = chapter6_figures(results, args)
     run_logs = [load_run_log(args.results, name) for name in (RUN_LOG, RUN_LOG_CHAPTER6)]
+    lost = sorted(rows_with_numbers(args.report) & {name for name, result in results.items()
+                                                     if result is None})
+    if lost:
+        print(f"warning: {args.report.name} had numbers for {', '.join(lost)}, whose results are "
+              f"not in {args.results} (or {args.kept}); those rows now say not run (`make replicate` "
+              f"remakes chapters 1-5; the old report is in git)", file=sys.stderr)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(args.report, report_text(results, drawn, run_logs, args, drawn_chapter6).encode())
     if not args.quiet:
         print(f"Wrote {args.report} and {len(drawn) + len(drawn_chapter6)} figures in {args.figures}",
               file=sys.stderr)
+
+
+def rows_with_numbers(report) -> set:
+    """The experiments whose row in the report at ``report`` (if there is one) has a result."""
+    try:
+        text = report.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    found = set()
+    for line in text.splitlines():
+        cells = line.split(" | ")
+        name = cells[0][2:] if line.startswith("| ") else None
+        if name in EXPERIMENTS and len(cells) > 3 and not cells[3].startswith("not run"):
+            found.add(name)
+    return found
 
 
 def cell(text) -> str:

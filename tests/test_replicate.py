@@ -184,3 +184,18 @@ def test_the_table_covers_every_experiment_of_the_book():
     single = {"baseline-darkness", "ch1-svm", "ch6-expanded", "ch6-extra-fc", "ch6-ensemble"}
     for name, experiment in EXPERIMENTS.items():
         assert len(experiment.seeds) >= 3 or name in single, name
+
+
+def test_a_report_redrawn_without_results_it_had_says_which_rows_it_lost(tmp_path, mnist_data_dir):
+    # results/ is scratch: a report redrawn on a clone (or after make clean) without the
+    # chapters 1-5 results turns their rows into "not run yet"; the runner says so.
+    done = replicate(tmp_path, mnist_data_dir, "--only", "baseline-random", "baseline-darkness")
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    (tmp_path / "results" / "baseline-random.json").unlink()
+    again = replicate(tmp_path, mnist_data_dir, "--report-only")
+    assert again.returncode == 0, again.stderr
+    (warning,) = [line for line in again.stderr.splitlines() if line.startswith("warning:")]
+    assert "had numbers for baseline-random," in warning and "make replicate" in warning
+    report = (tmp_path / "REPLICATION.md").read_text()
+    assert report.split("| baseline-random |", 1)[1].splitlines()[0].split(" | ")[2] == "not run yet"
