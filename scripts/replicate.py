@@ -1072,8 +1072,8 @@ CHAPTER6_DEPARTURES = [
     "network3.py goes through them in the same order every epoch.",
     "- **chapter 6, the best epoch**: a tie in validation accuracy keeps the earlier epoch; "
     "network3.py takes the later one.",
-    "- **chapter 6, arithmetic**: the book trained with Theano on a GPU, we with numpy on two "
-    "CPU cores (float32 both); network3.py's initialisation (weights N(0, 1/n_out), softmax "
+    "- **chapter 6, arithmetic**: the book trained with Theano on a GPU, we with numpy on a "
+    "CPU core per run (float32 both); network3.py's initialisation (weights N(0, 1/n_out), softmax "
     "layer at zero) is kept.",
 ]
 
