@@ -996,7 +996,7 @@ def report_text(results, drawn, run_logs, args, drawn_chapter6=()) -> str:
         "the range agrees only thanks to some of its seeds, the verdict says how many seeds on "
         "their own come within the widened distance.",
         "- Time: the seconds of all of an experiment's runs added up, each run on one core "
-        "(chapter 6 with the seconds per epoch; two runs side by side each take about a "
+        "(chapter 6 with the seconds per epoch; two runs side by side each take up to a "
         "quarter longer than one alone).", ""]
 
     lines += ["## The table", "",

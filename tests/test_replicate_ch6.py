@@ -301,7 +301,7 @@ def test_the_cost_estimate_counts_the_multiply_adds_of_each_layer():
                                              (8, 5.0 * chapter6.SHARING_SLOWDOWN / 2)])
 def test_the_estimate_shares_the_runs_between_the_cores(tmp_path, capsys, jobs, runs_long):
     # Every run uses one core: the five ch6-dropout seeds take five runs' time with one
-    # worker, and about half (each a quarter slower beside the other) with two or more.
+    # worker, and about half (each somewhat slower beside the other) with two or more.
     import argparse
 
     import replicate as runner
