@@ -1080,8 +1080,8 @@ CHAPTER6_DEPARTURES = [
 
 def run_log_lines(run_log, what) -> list:
     """The report's lines about the last run of ``what``."""
-    scope = (f"all of {what}" if run_log.get("complete") else f"{len(run_log['experiments'])} experiments")
-    lines = [f"- Last run of the script for {what}: {scope}, {run_log['runs']} training runs, "
+    scope = (f"all of {what}" if run_log.get("complete") else plural(len(run_log["experiments"]), "experiment"))
+    lines = [f"- Last run of the script for {what}: {scope}, {plural(run_log['runs'], 'training run')}, "
              f"{minutes(run_log['seconds'])} of wall time with {run_log['jobs']} worker "
              f"process{'es' if run_log['jobs'] > 1 else ''} (started "
              f"{run_log['started'][:16].replace('T', ' ')} UTC)."]

@@ -81,6 +81,13 @@ def test_only_runs_the_named_experiments(tmp_path, mnist_data_dir):
     assert "| ch3-overfit |" in report and "not run yet" in report
 
 
+def test_the_report_counts_the_last_run_in_words_that_agree(tmp_path, mnist_data_dir):
+    done = replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-darkness")
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "REPLICATION.md").read_text()
+    assert "- Last run of the script for chapters 1-5: 1 experiment, 1 training run, " in report
+
+
 def test_a_finished_experiment_is_not_rerun_without_force(tmp_path, mnist_data_dir):
     assert replicate(tmp_path, mnist_data_dir, "--jobs", "1", "--only", "baseline-random").returncode == 0
     path = tmp_path / "results" / "baseline-random.json"
