@@ -58,7 +58,8 @@ early-stopping: data
 	$(PY) scripts/early_stopping.py
 
 # Every experiment of chapters 1, 3 and 5, three seeds each, on all cores; finished
-# experiments are kept in results/ and not rerun (scripts/replicate.py --help).
+# experiments are kept in results/ and not rerun, with a copy in replication/ (kept in
+# git) from which the report can be redrawn on any clone (scripts/replicate.py --help).
 replicate: data
 	$(PY) scripts/replicate.py
 

@@ -13,6 +13,8 @@ differently (``scripts/chapter6.py``): a run on each core (``--jobs``), each kee
 checkpoint after every epoch in ``results/ch6/`` and going on from it when started again,
 and each finished run added at once to ``replication/<id>.json``, which is kept in git
 (so is the SVM baseline's, ``ch1-svm``, which needs the optional scikit-learn).
+Chapters 1-5's results get a copy there too, so that the report can be redrawn on a
+clone whose ``results/`` is empty; ``results/`` alone says what has run on this machine.
 
     python scripts/replicate.py                    # everything not yet done, then the report
     python scripts/replicate.py --only ch1-30 ch3-eta --force
@@ -146,6 +148,27 @@ def chosen_experiments(args) -> list:
 def folder_of(args, experiment_id) -> Path:
     """Where the result of ``experiment_id`` is saved: kept in git, or in results/."""
     return args.kept if EXPERIMENTS[experiment_id].lasting else args.results
+
+
+def report_result(args, experiment_id):
+    """The result the report shows: this machine's (results/), or else the copy kept in git."""
+    result = load_result(folder_of(args, experiment_id), experiment_id)
+    if result is None and not same_folder(args.results, args.kept):
+        result = load_result(args.kept, experiment_id)
+    return result
+
+
+def same_folder(one, other) -> bool:
+    return Path(one).resolve() == Path(other).resolve()
+
+
+def save_with_copy(args, name, data):
+    """Save ``data`` as results/``name`` and, so that a clone can redraw the report, in the
+    folder kept in git (one file where the two are the same folder, as with --quick)."""
+    save_json(args.results / name, data)
+    if not same_folder(args.results, args.kept):
+        args.kept.mkdir(parents=True, exist_ok=True)
+        save_json(args.kept / name, data)
 
 
 def main(argv=None) -> int:
@@ -347,8 +370,8 @@ def run_experiments(args) -> int:
         if remaining[task.experiment] == 0:
             tasks = plan[task.experiment]
             if not EXPERIMENTS[task.experiment].lasting and all(t.key in outcomes for t in tasks):
-                save_json(result_path(args.results, task.experiment),
-                          assemble(task.experiment, tasks, outcomes, args.quick, args.jobs))
+                save_with_copy(args, f"{task.experiment}.json",
+                               assemble(task.experiment, tasks, outcomes, args.quick, args.jobs))
             experiment_bar.update(1)
             experiment_bar.set_postfix_str(task.experiment)
 
@@ -391,7 +414,7 @@ def run_order(plan) -> tuple:
 
 def save_run_log(args, plan, runs, started, elapsed, long):
     """Record when and how long this run took (chapter 6's apart from chapters 1-5's)."""
-    save_json(args.results / (RUN_LOG_CHAPTER6 if long else RUN_LOG), {
+    save_with_copy(args, RUN_LOG_CHAPTER6 if long else RUN_LOG, {
         "started": started, "finished": now(), "seconds": elapsed, "jobs": args.jobs,
         "experiments": sorted(plan, key=lambda name: -sum(task.cost for task in plan[name])),
         "runs": runs, "machine": machine(), "quick": args.quick,
@@ -913,7 +936,7 @@ def chapter6_figures(results, args):
 # -- the report ------------------------------------------------------------------------------------
 
 def write_figures_and_report(args):
-    results = {name: load_result(folder_of(args, name), name) for name in EXPERIMENTS}
+    results = {name: report_result(args, name) for name in EXPERIMENTS}
     drawn = []
     for filename, (experiment_id, draw, _) in FIGURES.items():
         result = results[experiment_id]
@@ -924,7 +947,8 @@ def write_figures_and_report(args):
         drawn.append(filename)
     args.figures.mkdir(parents=True, exist_ok=True)
     drawn_chapter6 = chapter6_figures(results, args)
-    run_logs = [load_run_log(args.results, name) for name in (RUN_LOG, RUN_LOG_CHAPTER6)]
+    run_logs = [load_run_log(args.results, name) or load_run_log(args.kept, name)
+                for name in (RUN_LOG, RUN_LOG_CHAPTER6)]
     lost = sorted(rows_with_numbers(args.report) & {name for name, result in results.items()
                                                      if result is None})
     if lost:
@@ -970,9 +994,12 @@ def report_text(results, drawn, run_logs, args, drawn_chapter6=()) -> str:
              "Deep Learning* (as listed in `book.md`) and chapter 1's SVM baseline, rerun by "
              "`make replicate` (chapters 1-5, about 20 minutes) and `make replicate-ch6` (chapter 6, "
              "hours) (`scripts/replicate.py`; the settings are the table in `scripts/experiments.py`). "
-             f"This file is generated from the JSON files in `results/` and, for chapter 6 and the "
-             f"SVM, whose runs take hours, in `{kept}/` (kept in git); "
-             "`python scripts/replicate.py --report-only` redraws it.", ""]
+             + (f"This file is generated from the JSON files in `{kept}/`; "
+                if same_folder(args.results, args.kept) else
+                f"This file is generated from the JSON files in `{kept}/`, kept in git: chapter "
+                "6's and the SVM's, whose runs take hours, are saved only there, chapters 1-5's "
+                "in `results/` (scratch: what this machine has run) with a copy there; ")
+             + "`python scripts/replicate.py --report-only` redraws it.", ""]
     if any(result["quick"] for result in done):
         lines += ["**These are --quick results: tiny training sets and 3 epochs, for testing the "
                   "machinery. The numbers mean nothing.**", ""]

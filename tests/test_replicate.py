@@ -7,6 +7,7 @@ The end-to-end tests run the real script on the real MNIST files with ``--quick`
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -206,3 +207,27 @@ def test_a_report_redrawn_without_results_it_had_says_which_rows_it_lost(tmp_pat
     assert "had numbers for baseline-random," in warning and "make replicate" in warning
     report = (tmp_path / "REPLICATION.md").read_text()
     assert report.split("| baseline-random |", 1)[1].splitlines()[0].split(" | ")[2] == "not run yet"
+
+
+def test_chapters_1_to_5_keep_a_copy_so_that_a_clone_redraws_the_same_report(tmp_path, mnist_data_dir):
+    # results/ is scratch; each finished experiment (and the run's log) also goes to the
+    # folder kept in git, from which a clone with no results/ redraws the same report.
+    kept = tmp_path / "kept"
+    done = replicate(tmp_path, mnist_data_dir, "--kept", str(kept),
+                     "--only", "baseline-random", "baseline-darkness")
+    assert done.returncode == 0, done.stderr
+    for name in ("baseline-random.json", "baseline-darkness.json", "replicate-run.json"):
+        assert (kept / name).read_bytes() == (tmp_path / "results" / name).read_bytes()
+    report = (tmp_path / "REPLICATION.md").read_text()
+    assert "| baseline-random | " in report and "Last run of the script for chapters 1-5" in report
+
+    shutil.rmtree(tmp_path / "results")
+    again = replicate(tmp_path, mnist_data_dir, "--kept", str(kept), "--report-only")
+    assert again.returncode == 0, again.stderr
+    assert "warning" not in again.stderr
+    assert (tmp_path / "REPLICATION.md").read_text() == report
+
+    # What has run on this machine is results/ alone: the copies do not stop a run.
+    third = replicate(tmp_path, mnist_data_dir, "--kept", str(kept), "--only", "baseline-random")
+    assert third.returncode == 0, third.stderr
+    assert (tmp_path / "results" / "baseline-random.json").exists()
