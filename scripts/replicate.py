@@ -152,8 +152,9 @@ def folder_of(args, experiment_id) -> Path:
 
 def report_result(args, experiment_id):
     """The result the report shows: this machine's (results/), or else the copy kept in git."""
-    result = load_result(folder_of(args, experiment_id), experiment_id)
-    if result is None and not same_folder(args.results, args.kept):
+    folder = folder_of(args, experiment_id)
+    result = load_result(folder, experiment_id)
+    if result is None and not same_folder(folder, args.kept):
         result = load_result(args.kept, experiment_id)
     return result
 
@@ -370,7 +371,7 @@ def run_experiments(args) -> int:
         if remaining[task.experiment] == 0:
             tasks = plan[task.experiment]
             if not EXPERIMENTS[task.experiment].lasting and all(t.key in outcomes for t in tasks):
-                save_with_copy(args, f"{task.experiment}.json",
+                save_with_copy(args, result_path(args.results, task.experiment).name,
                                assemble(task.experiment, tasks, outcomes, args.quick, args.jobs))
             experiment_bar.update(1)
             experiment_bar.set_postfix_str(task.experiment)

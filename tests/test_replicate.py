@@ -231,3 +231,16 @@ def test_chapters_1_to_5_keep_a_copy_so_that_a_clone_redraws_the_same_report(tmp
     third = replicate(tmp_path, mnist_data_dir, "--kept", str(kept), "--only", "baseline-random")
     assert third.returncode == 0, third.stderr
     assert (tmp_path / "results" / "baseline-random.json").exists()
+
+
+def test_a_broken_kept_result_is_named_once(tmp_path, mnist_data_dir):
+    # Chapter 6's results live only in the kept folder: the report reads them there once,
+    # and does not look for them a second time (nor warn twice) as a copy.
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    path = kept / "ch6-fc.json"
+    path.write_text("{not json")
+    done = replicate(tmp_path, mnist_data_dir, "--kept", str(kept), "--report-only")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count(f"warning: ignoring {path}: not JSON") == 1, done.stderr
+    assert path.read_text() == "{not json"
