@@ -1,5 +1,5 @@
-"""``python -m digits``: the command line (see :mod:`digits.cli`)."""
+"""``python -m digits``: the command line (see :mod:`digits.app.cli`)."""
 
-from .cli import main
+from digits.app.cli import main
 
 raise SystemExit(main())

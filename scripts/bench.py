@@ -54,13 +54,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:       # run from a checkout without installing the package
     sys.path.insert(0, str(REPO))
 
-from digits.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
-from digits.errors import DigitsError, UsageError  # noqa: E402
-from digits.commands.download import add_data_arguments  # noqa: E402
-from digits.mnist import fetch_missing, load_data  # noqa: E402
-from digits.files import write_atomically  # noqa: E402
-from digits.network import Network  # noqa: E402
-from digits.threads import blas_thread_control, blas_thread_count, blas_threads  # noqa: E402
+from digits.app.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
+from digits.system.errors import DigitsError, UsageError  # noqa: E402
+from digits.app.mnist_flags import add_data_arguments  # noqa: E402
+from digits.data.mnist import fetch_missing, load_data  # noqa: E402
+from digits.system.files import write_atomically  # noqa: E402
+from digits.nn.network import Network  # noqa: E402
+from digits.system.threads import blas_thread_control, blas_thread_count, blas_threads  # noqa: E402
 
 EPOCH_IMAGES = 50_000          # an epoch is the book's 50,000 training images
 ETA = 3.0
@@ -110,7 +110,7 @@ class PerExampleReference:
     take one step of eta/m times the sums.  Written the way the book writes it: its
     ``sigmoid`` and ``sigmoid_prime`` above, ``np.dot``, fresh lists and arrays for every
     example, nothing from the ``digits`` library inside the loop; the equations are those
-    of :class:`digits.network.Network`, whose vectorised step it must equal
+    of :class:`digits.nn.network.Network`, whose vectorised step it must equal
     (:func:`step_agrees`).  One difference: the running sums start as zeros of the
     weights' dtype, so a float32 network stays float32 (the book's ``np.zeros`` are
     float64, which turns its weights to float64 after the first step).
@@ -307,7 +307,7 @@ def time_conv_epochs(training, rounds: int, images: int, seed=1, first_round=0) 
     Each round trains on the next ``images`` training images (an epoch of that slice,
     evaluation excluded) and is scaled to a full epoch.
     """
-    from digits.layer_spec import parse_layers
+    from digits.nn.layer_spec import parse_layers
 
     network = Network(parse_layers(CONV_LAYERS, activation="relu"), seed=seed, dtype=np.float32)
     seconds = []
@@ -371,7 +371,7 @@ def time_evaluation(network: Network, test, rounds: int) -> list:
 
 _LOAD_ONCE = """
 import sys, time
-from digits.mnist import load_data
+from digits.data.mnist import load_data
 started = time.perf_counter()
 load_data(sys.argv[1])
 print(time.perf_counter() - started)

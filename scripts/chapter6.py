@@ -3,7 +3,7 @@ ensemble that votes with their networks.
 
 A chapter-6 network trains for minutes (``ch6-fc``) to hours (``ch6-dropout``, on the
 expanded data) on a 2-core machine, so each run keeps a checkpoint after every epoch
-(:mod:`digits.checkpoint`: weights, epoch, random state, history, the best validation
+(:mod:`digits.store.checkpoint`: weights, epoch, random state, history, the best validation
 epoch's weights) and goes on from it when it is started again; a resumed run ends with
 exactly the numbers of one that was never stopped.  Checkpoints and the trained networks
 live in a :class:`Store`, a folder that git ignores; the numbers of each finished run go
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digits import checkpoint as checkpoints
-from digits.errors import UsageError
+from digits.store import checkpoint as checkpoints
+from digits.system.errors import UsageError
 
 # The ensemble's five networks are ch6-dropout's runs with these seeds.
 ENSEMBLE_SEEDS = (1, 2, 3, 4, 5)
@@ -95,8 +95,8 @@ class Store:
 
 def build_network(settings, seed):
     """The network of one run: the layers of ``settings`` (digits train --layers syntax)."""
-    from digits.layer_spec import parse_layers
-    from digits.network import Network
+    from digits.nn.layer_spec import parse_layers
+    from digits.nn.network import Network
 
     layers = parse_layers(settings["layers"], activation=settings["activation"],
                           dropout=settings["dropout"], init=settings["init"])
@@ -111,8 +111,8 @@ def multiply_adds(settings) -> int:
 def multiply_adds_by_kind(settings) -> tuple:
     """``(convolutional, fully connected)``: the multiply-adds of one example's pass forward
     through the network of ``settings``, in its conv-pool layers and in the others."""
-    from digits.layer_spec import parse_layers
-    from digits.layers import ConvPool
+    from digits.nn.layer_spec import parse_layers
+    from digits.nn.layers import ConvPool
 
     convolutional = fully_connected = 0
     for layer in parse_layers(settings["layers"], activation=settings["activation"], init="zero"):
@@ -150,7 +150,7 @@ def votes_of(network, test) -> dict:
     """What an ensemble needs of ``network``: its answer on each test image, as a string
     of digits, and how sure it was (its output's share, to six decimals); some 80 kB of
     JSON, kept with the run's result so that the vote can be counted on any clone."""
-    from digits.ensemble import answers_and_shares
+    from digits.nn.ensemble import answers_and_shares
 
     answers, shares = answers_and_shares(network.outputs(test))
     return {"answers": "".join(map(str, answers.tolist())),
@@ -167,7 +167,7 @@ def run_layers(task, training, validation, test, store, progress=None, tell=None
     once the result is complete.  With ``keep_votes`` (an ensemble's member), the result
     also holds the network's votes on the test images (:func:`votes_of`).
     """
-    from digits import model_file
+    from digits.store import model_file
 
     settings = task.settings
     network = build_network(settings, task.seed)
@@ -230,7 +230,7 @@ def finished(task, store):
 def epoch_line(task, epoch, history, seconds_per_epoch) -> str:
     """``ch6-conv1/-/seed 1: epoch 5 of 60, validation 98.31%; best so far epoch 5: test
     98.40%; 9.8 s per epoch, about 9 min left``"""
-    from digits.report import percent
+    from digits.app.report import percent
 
     best = history.best_validation_epoch()
     left = (task.settings["epochs"] - epoch) * seconds_per_epoch
@@ -251,10 +251,10 @@ def duration(seconds) -> str:
 
 def run_ensemble(task, test, store) -> dict:
     """The book's last step: the networks of ``task.settings["members"]`` (one per seed)
-    vote on every test image (:func:`digits.ensemble.vote_answers`), each with the votes
+    vote on every test image (:func:`digits.nn.ensemble.vote_answers`), each with the votes
     kept with its result, or else with its network's outputs."""
-    from digits import model_file
-    from digits.ensemble import answers_and_shares, vote_answers
+    from digits.store import model_file
+    from digits.nn.ensemble import answers_and_shares, vote_answers
 
     settings = task.settings
     answers, shares, members = [], [], []

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits.cli import ArgumentParser, HelpFormatter
-from digits.commands.download import add_data_arguments, load_mnist  # noqa: F401 (scripts call common.load_mnist)
+from digits.app.cli import ArgumentParser, HelpFormatter
+from digits.app.mnist_flags import add_data_arguments, load_mnist  # noqa: F401 (scripts call common.load_mnist)
 
 
 def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
@@ -29,7 +29,7 @@ def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
 
 def print_epoch(name):
     """A callback for Network.SGD printing ``Epoch N: correct / total`` on the ``name`` data."""
-    from digits.report import epoch_line
+    from digits.app.report import epoch_line
 
     def callback(epoch, history):
         print(epoch_line(epoch, history, name), flush=True)
@@ -40,6 +40,6 @@ def run(main):
     """Run a script's ``main``; errors a user can fix become one line and status 1 or 2."""
     import sys
 
-    from digits.cli import exit_status
+    from digits.app.cli import exit_status
 
     return exit_status(main, Path(sys.argv[0]).name)

@@ -9,7 +9,7 @@ eta = 0.5, 30 epochs.  The book reports 95.49% (96.82% with 100 hidden neurons,
 """
 
 import common
-from digits.network import Network
+from digits.nn.network import Network
 
 
 def main(argv=None):

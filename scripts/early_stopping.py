@@ -10,8 +10,8 @@ the end: they choose nothing.
 """
 
 import common
-from digits.errors import UsageError
-from digits.network import Network
+from digits.system.errors import UsageError
+from digits.nn.network import Network
 
 
 def main(argv=None):

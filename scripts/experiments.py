@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.dataset import DataSet
-from digits.errors import UsageError
-from digits.expand import ExpandedDataSet
+from digits.nn.dataset import DataSet
+from digits.system.errors import UsageError
+from digits.data.expand import ExpandedDataSet
 
 import chapter6  # scripts/chapter6.py, beside this file
 
@@ -56,7 +56,7 @@ def sgd(sizes, eta, epochs, cost="cross-entropy", init="large", lmbda=0.0, n_tra
         expanded=False):
     """Settings of one network trained by SGD, in the book's words and names.
 
-    ``monitor`` lists the :class:`~digits.network.History` figures recorded after every
+    ``monitor`` lists the :class:`~digits.nn.network.History` figures recorded after every
     epoch (``evaluation_*`` is the test data); ``n_train`` takes the first ``n_train``
     training images; ``expanded`` trains on them and their four one-pixel shifts.
     """
@@ -322,7 +322,7 @@ def _table():
                   seeds=(0,),
                   deviation="the five networks are ch6-dropout's own seeds 1 to 5; each votes "
                             "for its digit, and a tie goes to the digit whose voters were the "
-                            "surest of it (digits/ensemble.py)",
+                            "surest of it (digits/nn/ensemble.py)",
                   note="the book notes that the ensemble's gain is small"),
     ]
 
@@ -339,7 +339,7 @@ CHAPTER6_TOLERANCE = 0.2
 
 def network3(layers, eta, epochs=60, activation="sigmoid", lmbda=0.0, dropout=0.0, expanded=False):
     """Settings of one chapter-6 run in the book's network3.py terms: the layers in the
-    short syntax of ``digits train --layers`` (digits/layer_spec.py), network3's
+    short syntax of ``digits train --layers`` (digits/nn/layer_spec.py), network3's
     initialisation, mini-batches of 10, softmax and the log-likelihood cost."""
     return dict(kind="layers", layers=layers, activation=activation, dropout=dropout,
                 init="network3", eta=eta, lmbda=lmbda, epochs=epochs, mini_batch_size=10,
@@ -568,7 +568,7 @@ def run_task(task: Task, data, expanded_cache=None, progress=None, store=None, t
 def load_experiment_data(data_dir, quick=False):
     """MNIST as ``(training, validation, test)``; with ``quick`` only the first
     QUICK_EVALUATION validation and test images (runs slice their own training data)."""
-    from digits.mnist import load_data
+    from digits.data.mnist import load_data
 
     training, validation, test = load_data(data_dir)
     if quick:
@@ -612,7 +612,7 @@ def worker_run(task: Task) -> dict:
 
 
 def _network(task):
-    from digits.network import Network
+    from digits.nn.network import Network
 
     settings = task.settings
     return Network(settings["sizes"], cost=settings["cost"], init=settings["init"],
@@ -718,7 +718,7 @@ def measure(network, data: DataSet, lmbda, n) -> tuple:
 
     One feedforward pass gives both (``Network.total_cost`` and ``Network.evaluate``
     would make two).  The cost is the same as ``total_cost``'s (computed in float64
-    by :mod:`digits.costs`, so a saturated output of a float32 network is finite).
+    by :mod:`digits.nn.costs`, so a saturated output of a float32 network is finite).
     """
     cost, correct = 0.0, 0
     for start in range(0, len(data), 10_000):

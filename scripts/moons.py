@@ -10,7 +10,7 @@ fifty, trained long enough with little regularisation, bend the boundary around
 single noisy points: they fit the training data better and the true shape worse,
 which is overfitting.
 
-Every network here is the library's :class:`~digits.network.Network`, trained by
+Every network here is the library's :class:`~digits.nn.network.Network`, trained by
 full-batch gradient descent (stochastic gradient descent with a mini-batch as large
 as the data set), the log-likelihood cost of a softmax output layer and L2
 regularisation, exactly as in chapter 3 of the book.
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
-from digits.dataset import DataSet
-from digits.errors import UsageError
-from digits.files import check_png_path, write_atomically
-from digits.network import Network
-from digits.plots import png_bytes
+from digits.app.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
+from digits.nn.dataset import DataSet
+from digits.system.errors import UsageError
+from digits.system.files import check_png_path, write_atomically
+from digits.nn.network import Network
+from digits.app.plots import png_bytes
 
 HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
 DEFAULT_OUTPUT = Path("docs") / "images" / "moons.png"
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
+    """The script's work; errors a user can fix become one line (see digits.app.cli.exit_status)."""
     if any(hidden < 1 for hidden in args.hidden):
         raise UsageError(f"hidden-layer sizes must be at least 1, got {args.hidden}")
     check_seed(args.seed)

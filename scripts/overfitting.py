@@ -13,10 +13,10 @@ The four curves are drawn to ``--plot`` (redrawn every 10 epochs while it runs).
 from pathlib import Path
 
 import common
-from digits.errors import UsageError
-from digits.files import check_png_path
-from digits.network import Network
-from digits.plots import save_history_plot
+from digits.system.errors import UsageError
+from digits.system.files import check_png_path
+from digits.nn.network import Network
+from digits.app.plots import save_history_plot
 
 
 def main(argv=None):

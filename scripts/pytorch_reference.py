@@ -62,8 +62,8 @@ def main(argv=None) -> int:
     if args.check:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}))
         return 0
-    from digits.errors import DigitsError
-    from digits.mnist import load_data
+    from digits.system.errors import DigitsError
+    from digits.data.mnist import load_data
     try:
         training, _, _ = load_data(args.data)
     except DigitsError as error:

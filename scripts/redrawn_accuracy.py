@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digits.cli import ArgumentParser, HelpFormatter
-from digits.commands.download import add_data_arguments, load_mnist
+from digits.app.cli import ArgumentParser, HelpFormatter
+from digits.app.mnist_flags import add_data_arguments, load_mnist
 
 # (mode, file format): every kind of picture is drawn in turn.
 KINDS = [("L", "PNG"), ("L", "JPEG"), ("RGB", "PNG"), ("RGB", "JPEG"), ("RGBA", "PNG")]
@@ -88,8 +88,8 @@ def main(argv=None) -> int:
     if not 1 <= args.count <= 10000:
         parser.error(f"--count must be between 1 and 10000, got {args.count}")
 
-    from digits import model_file
-    from digits.errors import DigitsError
+    from digits.store import model_file
+    from digits.system.errors import DigitsError
 
     try:
         network, _ = model_file.load(args.model)

@@ -9,7 +9,7 @@ better-initialised network of the chapter's end: ``--hidden 100 --eta 0.1 --epoc
 """
 
 import common
-from digits.network import Network
+from digits.nn.network import Network
 
 
 def main(argv=None):

@@ -48,11 +48,11 @@ import numpy as np  # noqa: E402
 
 import chapter6  # noqa: E402  (scripts/chapter6.py, beside this file)
 import experiments  # noqa: E402  (scripts/experiments.py, beside this file)
-from digits.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
-from digits.commands.download import add_data_arguments, load_mnist  # noqa: E402
-from digits.errors import DigitsError, UsageError  # noqa: E402
+from digits.app.cli import ArgumentParser, HelpFormatter, exit_status  # noqa: E402
+from digits.app.mnist_flags import add_data_arguments, load_mnist  # noqa: E402
+from digits.system.errors import DigitsError, UsageError  # noqa: E402
 from experiments import EXPERIMENTS  # noqa: E402
-from digits.files import write_atomically  # noqa: E402
+from digits.system.files import write_atomically  # noqa: E402
 
 RUN_LOG = "replicate-run.json"     # in the results folder: when and how long the last run took
 RUN_LOG_CHAPTER6 = "replicate-run-ch6.json"     # the same for the last run of chapter 6
@@ -592,7 +592,7 @@ def add_missing_votes(args, store):
     """Give the kept runs of an ensemble's members that were saved without their votes
     (by an older version of this script) the votes of their networks, while those are
     still in the store: the ensemble can then be counted on any clone."""
-    from digits import model_file
+    from digits.store import model_file
 
     test = None
     for experiment_id in sorted(experiments.ensemble_members()):

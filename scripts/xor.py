@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
-from digits.dataset import DataSet
-from digits.errors import UsageError
-from digits.files import check_png_path, write_atomically
-from digits.network import Network
-from digits.plots import png_bytes
+from digits.app.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
+from digits.nn.dataset import DataSet
+from digits.system.errors import UsageError
+from digits.system.files import check_png_path, write_atomically
+from digits.nn.network import Network
+from digits.app.plots import png_bytes
 
 INPUTS = np.array([[0, 0, 1],
                    [0, 1, 1],
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
-    """The script's work; errors a user can fix become one line (see digits.cli.exit_status)."""
+    """The script's work; errors a user can fix become one line (see digits.app.cli.exit_status)."""
     if args.print_every < 1:
         raise UsageError(f"--print-every must be at least 1, got {args.print_every}")
     check_seed(args.seed)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.download import FILES
+from digits.data.download import FILES
 
 REPO = Path(__file__).resolve().parent.parent
 DECOMPRESSED = [name.removesuffix(".gz") for name in FILES]
@@ -73,7 +73,7 @@ def shared_mnist_dir(real_mnist, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_data_dir(tmp_path_factory, real_mnist) -> Path:
-    """A folder that :func:`digits.mnist.load_data` reads real MNIST from, quickly.
+    """A folder that :func:`digits.data.mnist.load_data` reads real MNIST from, quickly.
 
     The real files are decompressed (or copied) once per test session into a
     temporary folder, as the downloader would store them, and checked against the
@@ -97,7 +97,7 @@ def mnist(mnist_data_dir):
 
     Shared between tests: do not modify their arrays in place.
     """
-    from digits.mnist import load_data
+    from digits.data.mnist import load_data
 
     return load_data(mnist_data_dir)
 
@@ -361,7 +361,7 @@ def trained_network(mnist):
 
     Shared between tests: do not train it further or change its weights.
     """
-    from digits.network import Network
+    from digits.nn.network import Network
 
     training, _, _ = mnist
     network = Network([784, 30, 10], seed=0)
@@ -372,7 +372,7 @@ def trained_network(mnist):
 @pytest.fixture(scope="session")
 def trained_network_file(tmp_path_factory, trained_network):
     """:func:`trained_network` saved to a temporary ``network.npz``."""
-    from digits import model_file
+    from digits.store import model_file
 
     path = tmp_path_factory.mktemp("model") / "network.npz"
     model_file.save(trained_network, path)
@@ -385,8 +385,8 @@ def conv_network(mnist):
 
     Shared between tests: do not train it further or change its weights.
     """
-    from digits.layers import ConvPool, FullyConnected, Softmax
-    from digits.network import Network
+    from digits.nn.layers import ConvPool, FullyConnected, Softmax
+    from digits.nn.network import Network
 
     training, _, _ = mnist
     network = Network([ConvPool((1, 28, 28), 6, activation="relu", init="network3"),
@@ -399,7 +399,7 @@ def conv_network(mnist):
 @pytest.fixture(scope="session")
 def conv_network_file(tmp_path_factory, conv_network):
     """:func:`conv_network` saved to a temporary ``conv.npz``."""
-    from digits import model_file
+    from digits.store import model_file
 
     path = tmp_path_factory.mktemp("conv") / "conv.npz"
     model_file.save(conv_network, path)

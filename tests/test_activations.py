@@ -8,10 +8,10 @@ differences; here each function is pinned down by itself.)
 import numpy as np
 import pytest
 
-from digits import activations
-from digits.activations import ReLU, Sigmoid, Softmax, Tanh
-from digits.costs import LogLikelihoodCost
-from digits.errors import UsageError
+from digits.nn import activations
+from digits.nn.activations import ReLU, Sigmoid, Softmax, Tanh
+from digits.nn.costs import LogLikelihoodCost
+from digits.system.errors import UsageError
 
 STEP = 1e-6
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.network import Network
+from digits.nn.dataset import DataSet
+from digits.nn.network import Network
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "bench.py"
@@ -167,10 +167,10 @@ def test_a_folder_without_the_books_code_is_one_line_before_any_work(tmp_path):
 
 
 def test_the_reference_uses_no_digits_helpers_in_its_loop(monkeypatch):
-    from digits import activations
+    from digits.nn import activations
 
     def refuse(*_):
-        raise AssertionError("the reference called digits.activations")
+        raise AssertionError("the reference called digits.nn.activations")
 
     monkeypatch.setattr(activations.Sigmoid, "fn", staticmethod(refuse))
     monkeypatch.setattr(activations.Sigmoid, "derivative", staticmethod(refuse))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.network import Network
+from digits.nn.dataset import DataSet
+from digits.nn.network import Network
 
 
 def sigmoid(z):

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import model_file
-from digits.layers import ConvPool, FullyConnected, Softmax
-from digits.network import Network
+from digits.store import model_file
+from digits.nn.layers import ConvPool, FullyConnected, Softmax
+from digits.nn.network import Network
 
 
 def digits(*args):
@@ -199,8 +199,8 @@ def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_netwo
 
 
 def test_a_checkpoint_of_other_settings_is_refused_in_one_line(tmp_path, mnist_data_dir):
-    from digits import checkpoint as checkpoints
-    from digits.training import History, TrainingState
+    from digits.store import checkpoint as checkpoints
+    from digits.nn.training import History, TrainingState
 
     path = tmp_path / "run.ckpt.npz"
     checkpoints.save(path, TrainingState(1, [(np.zeros((2, 2)), np.zeros(2))], None,

@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import model_file
-from digits.commands.classify import describe, shares
-from digits.network import Network
-from digits.prepare import prepare
+from digits.store import model_file
+from digits.app.commands.classify import describe
+from digits.nn.ensemble import shares
+from digits.nn.network import Network
+from digits.app.prepare import prepare
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,12 @@
-"""The costs of :mod:`digits.costs` are finite for saturated outputs and the same in
+"""The costs of :mod:`digits.nn.costs` are finite for saturated outputs and the same in
 float32 as in float64."""
 
 import numpy as np
 import pytest
 
-from digits.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
-from digits.dataset import DataSet
-from digits.network import Network
+from digits.nn.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from digits.nn.dataset import DataSet
+from digits.nn.network import Network
 
 
 def saturated_network(dtype, cost="cross-entropy", activations="sigmoid"):

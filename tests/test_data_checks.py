@@ -1,5 +1,5 @@
 """MNIST's files are checked against the published checksums before anything uses them,
-and each version of a file is hashed once (digits.mnist.load_data, check_file)."""
+and each version of a file is hashed once (digits.data.mnist.load_data, check_file)."""
 
 import gzip
 import hashlib
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import digits.files
-import digits.mnist
-from digits.mnist import (CHECKSUMS, SIZES, STAMP, DamagedDataError, IdxError, MissingDataError,
+import digits.system.files
+import digits.data.idx
+import digits.data.mnist
+from digits.data.mnist import (CHECKSUMS, SIZES, STAMP, DamagedDataError, IdxError, MissingDataError,
                           check_file, load_data)
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -27,14 +28,14 @@ def zero_a_megabyte(path):
 
 @pytest.fixture
 def count_hashes(monkeypatch):
-    """A list that gets the size of every buffer digits.mnist hashes with SHA-256."""
+    """A list that gets the size of every buffer digits.data.mnist hashes with SHA-256."""
     hashed = []
     real_sha256 = hashlib.sha256
 
     class Counting:
         sha256 = staticmethod(lambda data=b"": hashed.append(len(data)) or real_sha256(data))
 
-    monkeypatch.setattr(digits.mnist, "hashlib", Counting)
+    monkeypatch.setattr(digits.data.idx, "hashlib", Counting)
     return hashed
 
 
@@ -81,8 +82,8 @@ def test_a_gz_file_that_expands_past_mnists_size_is_refused_without_expanding_it
     labels = (mnist_data_dir / "train-labels-idx1-ubyte").read_bytes()
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels + bytes(50 << 20)))
     read = []
-    real_frombuffer = digits.mnist.np.frombuffer
-    monkeypatch.setattr(digits.mnist.np, "frombuffer",
+    real_frombuffer = digits.data.mnist.np.frombuffer
+    monkeypatch.setattr(digits.data.mnist.np, "frombuffer",
                         lambda buffer, **kwargs: read.append(len(buffer)) or real_frombuffer(buffer, **kwargs))
     with pytest.raises(DamagedDataError, match="is damaged: it is longer than the 60,008 bytes of "
                                                "MNIST's train-labels-idx1-ubyte"):
@@ -123,7 +124,7 @@ def test_a_file_damaged_after_it_was_checked_is_refused(copy_mnist, tmp_path):
 
 
 def test_files_the_downloader_checked_are_not_hashed_again(mirror_server, tmp_path, count_hashes):
-    from digits.download import fetch_mnist
+    from digits.data.download import fetch_mnist
 
     fetch_mnist(tmp_path, [mirror_server.url("good")], progress=False)
     load_data(tmp_path)
@@ -135,8 +136,8 @@ def test_a_folder_one_may_not_write_in_is_still_checked_each_time(copy_mnist, tm
     folder = copy_mnist(tmp_path / "mnist")
 
     def refuse(path, data):
-        raise digits.files.DigitsError(f"cannot write {path}: Read-only file system")
-    monkeypatch.setattr(digits.files, "write_atomically", refuse)
+        raise digits.system.files.DigitsError(f"cannot write {path}: Read-only file system")
+    monkeypatch.setattr(digits.system.files, "write_atomically", refuse)
     load_data(folder)
     load_data(folder)
     assert len(count_hashes) == 8

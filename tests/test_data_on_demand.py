@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import digits.download
-from digits.download import MIRROR_ENV
-from digits.mnist import SIZES, MissingDataError, load_data
+import digits.data.download
+from digits.data.download import MIRROR_ENV
+from digits.data.mnist import SIZES, MissingDataError, load_data
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
@@ -24,7 +24,7 @@ def only_the_local_mirror(monkeypatch, mirror_server):
     """The good local mirror first (through the environment, as for a child process),
     and no public mirror after it in this process."""
     monkeypatch.setenv(MIRROR_ENV, mirror_server.url("good"))
-    monkeypatch.setattr(digits.download, "DEFAULT_MIRRORS", [])
+    monkeypatch.setattr(digits.data.download, "DEFAULT_MIRRORS", [])
     return mirror_server
 
 
@@ -126,7 +126,7 @@ def test_each_chapter_3_script_takes_no_download(mirror_server, tmp_path, name):
 
 def test_a_download_that_fails_says_what_each_mirror_did(only_the_local_mirror, tmp_path,
                                                         monkeypatch, capsys):
-    from digits import cli
+    from digits.app import cli
 
     monkeypatch.setenv(MIRROR_ENV, only_the_local_mirror.url("missing"))
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,4 @@
-"""A stuck network is noticed: ``digits.diagnose`` finds a digit the network (almost)
+"""A stuck network is noticed: ``digits.app.diagnose`` finds a digit the network (almost)
 never answers, and ``digits train`` says which, why, and what helps."""
 
 import subprocess
@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.diagnose import RarelyAnswered, explain, rarely_answered
-from digits.network import Network
+from digits.nn.dataset import DataSet
+from digits.app.diagnose import RarelyAnswered, explain, rarely_answered
+from digits.nn.network import Network
 
 
 @pytest.fixture(scope="module")

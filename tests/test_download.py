@@ -18,12 +18,12 @@ import zlib
 
 import pytest
 
-import digits.download
-import digits.files
-from digits.download import (
+import digits.data.download
+import digits.system.files
+from digits.data.download import (
     DEFAULT_MIRRORS, FILES, MIRROR_ENV, DownloadError, fetch_mnist, mirrors)
-from digits.errors import DigitsError
-from digits.mnist import SIZES, STAMP
+from digits.system.errors import DigitsError
+from digits.data.mnist import SIZES, STAMP
 
 # Short timeouts and no waiting between retries keep the tests quick.
 fetch = functools.partial(fetch_mnist, progress=False, timeout=(2, 5), retries=0, backoff=0)
@@ -181,7 +181,7 @@ def test_a_data_dir_inside_a_file_is_one_clear_error(tmp_path):
 
 
 def test_a_data_dir_that_is_a_file_is_one_clear_error(tmp_path, capsys):
-    from digits import cli
+    from digits.app import cli
 
     (tmp_path / "mnist").write_text("not a folder")
     assert cli.main(["download", "--data", str(tmp_path / "mnist"), "--quiet"]) == 1
@@ -192,7 +192,7 @@ def test_a_data_dir_that_is_a_file_is_one_clear_error(tmp_path, capsys):
 def test_an_uncreatable_data_dir_is_a_download_error(tmp_path, monkeypatch):
     def refuse(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(digits.download.Path, "mkdir", refuse)
+    monkeypatch.setattr(digits.data.download.Path, "mkdir", refuse)
     with pytest.raises(DownloadError, match="cannot create .*/mnist: Permission denied"):
         fetch(tmp_path / "mnist", [])
 
@@ -226,7 +226,7 @@ class InterruptingBar(RecordingBar):
 
 def test_progress_is_counted_in_compressed_bytes(monkeypatch, mirror_server, tmp_path):
     RecordingBar.made = []
-    monkeypatch.setattr(digits.download, "tqdm", RecordingBar)
+    monkeypatch.setattr(digits.data.download, "tqdm", RecordingBar)
     fetch_mnist(tmp_path, [mirror_server.url("good")], progress=True)
     assert [bar.settings["desc"] for bar in RecordingBar.made] == list(FILES)
     for bar in RecordingBar.made:
@@ -238,13 +238,13 @@ def test_progress_is_counted_in_compressed_bytes(monkeypatch, mirror_server, tmp
 
 def test_no_progress_bar_when_asked_for_none(monkeypatch, mirror_server, tmp_path):
     RecordingBar.made = []
-    monkeypatch.setattr(digits.download, "tqdm", RecordingBar)
+    monkeypatch.setattr(digits.data.download, "tqdm", RecordingBar)
     fetch(tmp_path, [mirror_server.url("good")])
     assert all(bar.settings["disable"] is True for bar in RecordingBar.made)
 
 
 def test_an_interrupted_download_leaves_nothing_behind(monkeypatch, mirror_server, tmp_path):
-    monkeypatch.setattr(digits.download, "tqdm", InterruptingBar)
+    monkeypatch.setattr(digits.data.download, "tqdm", InterruptingBar)
     with pytest.raises(KeyboardInterrupt):
         fetch(tmp_path, [mirror_server.url("good")])
     assert os.listdir(tmp_path) == []
@@ -290,7 +290,7 @@ def test_mirrors_named_twice_are_tried_once_at_their_first_place(monkeypatch):
 def test_a_folder_it_may_not_write_in_is_one_clear_error(mirror_server, tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
-    monkeypatch.setattr(digits.files.os, "open", refuse)
+    monkeypatch.setattr(digits.system.files.os, "open", refuse)
     with pytest.raises(DownloadError, match="cannot write .*-ubyte: Permission denied"):
         fetch(tmp_path, [mirror_server.url("good")])
     assert os.listdir(tmp_path) == []
@@ -299,7 +299,7 @@ def test_a_folder_it_may_not_write_in_is_one_clear_error(mirror_server, tmp_path
 def test_a_disk_that_fills_up_midway_leaves_no_file_behind(mirror_server, tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(digits.files.os, "fsync", full)
+    monkeypatch.setattr(digits.system.files.os, "fsync", full)
     with pytest.raises(DownloadError, match="cannot write .*: No space left on device"):
         fetch(tmp_path, [mirror_server.url("good")])
     assert os.listdir(tmp_path) == []
@@ -307,10 +307,10 @@ def test_a_disk_that_fills_up_midway_leaves_no_file_behind(mirror_server, tmp_pa
 
 def test_the_download_command_says_what_failed_in_one_message_and_exits_1(
         mirror_server, tmp_path, monkeypatch, capsys):
-    from digits import cli
+    from digits.app import cli
 
     # Only the test's two bad mirrors (--mirror, then the environment's): no public one.
-    monkeypatch.setattr(digits.download, "DEFAULT_MIRRORS", ())
+    monkeypatch.setattr(digits.data.download, "DEFAULT_MIRRORS", ())
     missing, corrupt = mirror_server.url("missing"), mirror_server.url("corrupt")
     monkeypatch.setenv(MIRROR_ENV, corrupt)
     status = cli.main(["download", "--data", str(tmp_path / "mnist"), "--quiet", "--mirror", missing])
@@ -381,7 +381,7 @@ class CountingFile:
 
 def test_a_copy_longer_than_mnists_file_is_stopped_at_the_first_byte_past_its_size(
         mirror_server, tmp_path, monkeypatch):
-    real_atomic_file = digits.download.atomic_file
+    real_atomic_file = digits.data.download.atomic_file
 
     @contextlib.contextmanager
     def counted(target, **kwargs):
@@ -389,7 +389,7 @@ def test_a_copy_longer_than_mnists_file_is_stopped_at_the_first_byte_past_its_si
             yield CountingFile(file, target.name)
 
     CountingFile.written = {}
-    monkeypatch.setattr(digits.download, "atomic_file", counted)
+    monkeypatch.setattr(digits.data.download, "atomic_file", counted)
     with pytest.raises(DownloadError) as raised:
         fetch(tmp_path, [mirror_server.url("long")])
     assert str(raised.value).endswith(
@@ -411,12 +411,12 @@ def test_a_mirror_announcing_more_than_a_gzip_of_mnist_can_take_is_not_read(mirr
 def test_a_small_gzip_that_expands_enormously_is_decompressed_a_piece_at_a_time():
     bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     data = bomb.compress(bytes(100 << 20)) + bomb.flush()        # 100 MB of zeros in 100 kB
-    gunzip = digits.download._Gunzip(limit=10 << 20)
+    gunzip = digits.data.download._Gunzip(limit=10 << 20)
     pieces = []
-    with pytest.raises(digits.download._MirrorFailed, match="more than the 10,485,760 bytes"):
+    with pytest.raises(digits.data.download._MirrorFailed, match="more than the 10,485,760 bytes"):
         for piece in gunzip.feed(data):
             pieces.append(len(piece))
-    assert max(pieces) <= digits.download.CHUNK_SIZE
+    assert max(pieces) <= digits.data.download.CHUNK_SIZE
     assert sum(pieces) <= 10 << 20
 
 

@@ -19,8 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from digits.commands.draw import CANVAS, DrawingBoard
-from digits.prepare import prepare, read_picture
+from digits.app.commands.draw import CANVAS, DrawingBoard
+from digits.app.prepare import prepare, read_picture
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
-"""Several networks voting (digits.ensemble), the rule classify, evaluate and serve share."""
+"""Several networks voting (digits.nn.ensemble), the rule classify, evaluate and serve share."""
 
 import numpy as np
 
-from digits.ensemble import answers_and_shares, vote, vote_answers
+from digits.nn.ensemble import answers_and_shares, vote, vote_answers
 
 
 def outputs_reading(*digits, sure=0.9):

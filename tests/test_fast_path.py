@@ -8,10 +8,10 @@ errors in place.  These tests pin each of those to the plain version beside it.
 import numpy as np
 import pytest
 
-from digits import activations, costs
-from digits.dataset import DataSet
-from digits.network import Network
-from digits.threads import blas_thread_control, blas_thread_count, blas_threads
+from digits.nn import activations, costs
+from digits.nn.dataset import DataSet
+from digits.nn.network import Network
+from digits.system.threads import blas_thread_control, blas_thread_count, blas_threads
 
 
 def random_data(rng, n, n_in, n_out, dtype=np.float64):

@@ -89,7 +89,7 @@ def run_installed(environment, *arguments, tmp_path):
 
 def test_the_wheel_holds_every_module_of_the_package(source, wheel):
     modules = {path.relative_to(source).as_posix() for path in (source / "digits").rglob("*.py")}
-    assert "digits/commands/train.py" in modules
+    assert "digits/app/commands/train.py" in modules
     assert modules <= set(zipfile.ZipFile(wheel).namelist())
 
 

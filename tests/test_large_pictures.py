@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from digits.prepare import WORKING_SIZE, PictureError, prepare, prepare_file, read_picture
+from digits.app.prepare import WORKING_SIZE, PictureError, prepare, prepare_file, read_picture
 from test_prepare import assert_like_mnist, zero_on_page
 
 MEASURE = """
 import sys
-from digits.prepare import prepare_file
+from digits.app.prepare import prepare_file
 
 def peak():
     with open("/proc/self/status") as status:

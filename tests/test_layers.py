@@ -4,12 +4,12 @@ a plain loop over receptive fields, and shapes that do not fit refused in one li
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.errors import UsageError
-from digits.expand import ExpandedDataSet, shift_images
-from digits.layers import ConvPool, FullyConnected, Softmax
-from digits.network import Network
-from digits.training import TrainingState
+from digits.nn.dataset import DataSet
+from digits.system.errors import UsageError
+from digits.data.expand import ExpandedDataSet, shift_images
+from digits.nn.layers import ConvPool, FullyConnected, Softmax
+from digits.nn.network import Network
+from digits.nn.training import TrainingState
 
 
 def small_convolutional_network(pooling="max", dropout=0.0, activation="tanh", seed=3):

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.errors import DigitsError, UsageError
-from digits.mnist import IdxError, MissingDataError, load_data, load_data_wrapper, read_idx
+from digits.nn.dataset import DataSet
+from digits.system.errors import DigitsError, UsageError
+from digits.data.mnist import IdxError, MissingDataError, load_data, load_data_wrapper, read_idx
 
 
 # --- read_idx on small files ------------------------------------------------------

@@ -7,9 +7,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from digits import files, model_file
-from digits.model_file import ModelFileError
-from digits.network import Network
+from digits.system import files
+from digits.store import model_file
+from digits.store.model_file import ModelFileError
+from digits.nn.network import Network
 
 
 def saved_network(tmp_path, **kwargs):
@@ -179,7 +180,7 @@ def test_a_folder_is_not_a_network_file(tmp_path):
 # -- chapter 6 models, and files that claim more than they hold ---------------------------
 
 def convolutional_network(dtype=np.float32):
-    from digits.layers import ConvPool, FullyConnected, Softmax
+    from digits.nn.layers import ConvPool, FullyConnected, Softmax
     return Network([ConvPool((1, 28, 28), 4, activation="relu"),
                     ConvPool((4, 12, 12), 6, activation="relu", pooling="l2"),
                     FullyConnected(6 * 4 * 4, 20, activation="relu", dropout=0.5),
@@ -271,7 +272,7 @@ def test_metadata_claiming_a_huge_network_is_refused_before_anything_is_allocate
     archive_with(path, {"metadata": npy(np.array(json.dumps(meta))),
                         "weights_0": npy_header((2_000_000, 784)), "biases_0": npy_header((2_000_000, 1)),
                         "weights_1": npy_header((10, 2_000_000)), "biases_1": npy_header((10, 1))})
-    from digits import layers
+    from digits.nn import layers
     drawn = []
     monkeypatch.setattr(layers.Layer, "initialise_weights", lambda *args: drawn.append(args))
     with pytest.raises(ModelFileError, match="truncated"):

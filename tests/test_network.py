@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.errors import UsageError
-from digits.network import Network
+from digits.nn.dataset import DataSet
+from digits.system.errors import UsageError
+from digits.nn.network import Network
 
 
 def sigmoid(z):

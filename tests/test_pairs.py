@@ -6,9 +6,9 @@ import random
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
-from digits.mnist import load_data_wrapper
-from digits.network import Network
+from digits.nn.dataset import DataSet
+from digits.data.mnist import load_data_wrapper
+from digits.nn.network import Network
 
 
 def small_data(n=30, n_in=6, n_out=4, seed=0):
@@ -73,7 +73,7 @@ def test_one_hot_columns_are_read_only_so_the_labels_cannot_drift_from_the_array
 
 
 def test_an_empty_slice_is_refused_as_an_empty_data_set():
-    from digits.errors import UsageError
+    from digits.system.errors import UsageError
     with pytest.raises(UsageError, match="empty"):
         DataSet.from_pairs(small_data().as_pairs(one_hot=True)[:0])
 

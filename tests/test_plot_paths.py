@@ -35,8 +35,8 @@ def test_a_plot_path_that_is_no_png_is_refused_before_anything_is_done(tmp_path,
 
 
 def test_the_library_refuses_to_draw_a_plot_into_a_file_that_is_no_png(tmp_path):
-    from digits.errors import UsageError
-    from digits.plots import save_history_plot
+    from digits.system.errors import UsageError
+    from digits.app.plots import save_history_plot
 
     with pytest.raises(UsageError, match="name a .png file"):
         save_history_plot({"evaluation_accuracy": [90, 95], "n_evaluation": 100}, tmp_path / "p.txt")

@@ -1,4 +1,4 @@
-"""Preparing pictures the way MNIST's digits were prepared (digits/prepare.py).
+"""Preparing pictures the way MNIST's digits were prepared (digits/app/prepare.py).
 
 Every test draws its own picture (a "0": an ellipse outline, balanced so that its
 centre of mass is near its middle), writes it to a real file in one of the formats
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digits.errors import DigitsError
-from digits.prepare import (CENTRE, WORKING_SIZE, BlankPictureError, PictureError,
+from digits.system.errors import DigitsError
+from digits.app.prepare import (CENTRE, WORKING_SIZE, BlankPictureError, PictureError,
                             centre_of_mass, prepare, prepare_bytes, prepare_file, read_picture,
                             read_picture_bytes, stroke_width)
 

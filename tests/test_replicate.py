@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.dataset import DataSet
+from digits.nn.dataset import DataSet
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))       # the experiment table lives beside the script

@@ -172,7 +172,7 @@ def train(task, mnist, store, stop_after=None):
 
 
 def test_a_run_stopped_after_epoch_2_of_4_goes_on_from_its_checkpoint_to_the_same_weights(tmp_path, mnist):
-    from digits import model_file
+    from digits.store import model_file
 
     task = small_task()
     whole_store = chapter6.Store(tmp_path / "whole")

@@ -11,7 +11,7 @@ whose matrix library rounds differently.
 import numpy as np
 import pytest
 
-from digits.network import Network
+from digits.nn.network import Network
 
 RECORDED = [
     ("ch1-quadratic", {"sizes": [784, 30, 10]}, {"epochs": 2, "mini_batch_size": 10, "eta": 3.0},

@@ -36,10 +36,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits import model_file
-from digits.network import Network
-from digits.prepare import prepare_file
-from digits.server import MAX_BODY, DigitsServer, Model, check_reads_digits, load_models
+from digits.store import model_file
+from digits.nn.network import Network
+from digits.app.prepare import prepare_file
+from digits.app.models import Model, check_reads_digits, load_models
+from digits.app.server import MAX_BODY, DigitsServer
 
 START_SECONDS = 30       # for the server to load its model and print its address
 NOT_A_PICTURE = "not a picture (PNG, JPEG, BMP or GIF expected)"
@@ -270,7 +271,7 @@ def test_a_network_that_does_not_read_digits_is_refused_at_start(tmp_path):
     model_file.save(Network([784, 20, 5]), path)
     status, _, err = serve("--model", path, "--port", "0")
     assert status == 1
-    assert err == f"digits serve: error: {path} gives 5 outputs for a picture; reading digits needs 10\n"
+    assert err == f"digits serve: error: {path} is a [784, 20, 5] network; reading digits needs 784 inputs and 10 outputs\n"
 
 
 def test_a_port_already_taken_is_refused_in_one_line(trained_network_file):

@@ -1,4 +1,4 @@
-"""``digits.threads``: the BLAS thread count is switched for a block and restored, through
+"""``digits.system.threads``: the BLAS thread count is switched for a block and restored, through
 threadpoolctl, with the module's own three names."""
 
 import threading
@@ -6,7 +6,7 @@ import threading
 import pytest
 from threadpoolctl import threadpool_info
 
-from digits.threads import blas_thread_control, blas_thread_count, blas_threads
+from digits.system.threads import blas_thread_control, blas_thread_count, blas_threads
 
 needs_control = pytest.mark.skipif(not blas_thread_control(),
                                    reason="numpy's BLAS is not one threadpoolctl can control")
@@ -69,7 +69,7 @@ def test_a_block_in_another_python_thread_sets_and_restores_the_count():
 
 
 def test_without_a_controllable_blas_the_block_still_runs(monkeypatch):
-    from digits import threads
+    from digits.system import threads
 
     class NoLibraries:
         lib_controllers = []

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from digits import model_file
-from digits.errors import UsageError
+from digits.store import model_file
+from digits.system.errors import UsageError
 
 
 def digits(*args, cwd=None, timeout=300):
@@ -119,7 +119,7 @@ def test_early_stopping_reports_the_epoch_it_kept(tmp_path, mnist_data_dir):
     assert best == validation.index(max(validation)) + 1
     assert meta["epochs_run"] == len(validation) == (3 if best == 3 else best + 1)
     # The saved weights are the kept epoch's: they score its validation accuracy again.
-    from digits.mnist import load_data
+    from digits.data.mnist import load_data
     network, _ = model_file.load(tmp_path / "net.npz")
     assert network.evaluate(load_data(mnist_data_dir)[1]) == validation[best - 1]
 
@@ -149,7 +149,7 @@ def test_an_unwritable_model_folder_is_refused_before_training(tmp_path, monkeyp
     import argparse
     import os
 
-    from digits.commands import train
+    from digits.app.commands import train
 
     parser = argparse.ArgumentParser()
     train.configure(parser)
@@ -160,10 +160,10 @@ def test_an_unwritable_model_folder_is_refused_before_training(tmp_path, monkeyp
 
 
 def test_a_failed_save_keeps_the_trained_network_elsewhere_and_says_where(tmp_path, monkeypatch):
-    from digits import model_file
-    from digits.commands import train
-    from digits.errors import DigitsError
-    from digits.network import Network
+    from digits.store import model_file
+    from digits.app.commands import train
+    from digits.system.errors import DigitsError
+    from digits.nn.network import Network
 
     real_save = model_file.save
     wanted = tmp_path / "net.npz"

@@ -1,0 +1,1 @@
+"""The application: the command line, its commands, the server and its page."""

@@ -1,0 +1,80 @@
+"""``digits serve``: a page in the browser to draw a digit on and watch the network read it.
+
+For people with a browser at hand rather than a desktop with Tk: a laptop reaching
+the machine that trains, a phone or a tablet to draw on with a finger.  The server
+(:mod:`digits.app.server`) serves one page and a JSON API; it needs no internet, and
+listens only on this machine (127.0.0.1) unless ``--host`` says otherwise.
+
+Several ``--model`` files may be given: the page then shows each model's reading
+and their vote.  Ctrl-C stops the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from digits.store.model_file import DEFAULT_MODEL
+
+
+
+
+def port_number(text: str) -> int:
+    """``--port``: a whole number from 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535 (0: any free "
+                                         f"port), got {text!r}")
+    return port
+
+
+def configure(parser):
+    parser.add_argument("--model", type=Path, nargs="+", action="extend", metavar="PATH",
+                        default=argparse.SUPPRESS, help="the trained network(s); with several, the page shows each "
+                             "model's answer and their vote (default: "
+                             f"{DEFAULT_MODEL}, which `make train` saves)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on: 127.0.0.1 is this machine only; "
+                             "0.0.0.0 lets other machines (a phone, a laptop) connect")
+    parser.add_argument("--port", type=port_number, default=8000,
+                        help="the port to listen on (0: any free port)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not print a line for every request")
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    from digits.app.models import load_models
+    from digits.app.server import DigitsServer
+
+    models = load_models(getattr(args, "model", [DEFAULT_MODEL]))
+    server = DigitsServer(models, args.host, args.port, log=None if args.quiet else log)
+    with server:
+        for model in models:
+            print(f"Model {model.name}: {model.description()}")
+        if len(models) > 1:
+            print("The page shows each model's reading and their vote.")
+        if not server.is_local_only():
+            print(f"Listening on {server.host} port {server.port}, not only on this machine: "
+                  f"anyone who can reach it on the network can use the page.")
+        print(f"Open {server.url()} in a browser (Ctrl-C stops the server)", flush=True)
+        previous = signal.signal(signal.SIGTERM, stop_on_terminate)
+        try:
+            server.serve_forever(poll_interval=0.25)
+        except KeyboardInterrupt:
+            print("\nStopped.", flush=True)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
+
+
+def stop_on_terminate(signal_number, frame):
+    """``kill`` stops the server as Ctrl-C does."""
+    raise KeyboardInterrupt

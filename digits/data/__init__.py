@@ -1,0 +1,1 @@
+"""MNIST: the files, their download and the expanded training set."""

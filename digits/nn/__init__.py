@@ -1,0 +1,1 @@
+"""The networks of the book: activations, costs, layers, the network, its training."""

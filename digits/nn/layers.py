@@ -1,0 +1,598 @@
+"""The layers a network is built from: fully connected, softmax and convolution-pooling.
+
+A :class:`~digits.nn.network.Network` is a list of layers chained by one loop, as in the
+book's chapter-6 code: each layer is told its input by the one before, computes its
+weighted inputs z and activations a, and on the way back computes its share of the
+four equations of backpropagation (chapter 2):
+
+* BP1  δ^L = ∇_a C ⊙ σ'(z^L): the output error, from the cost (:mod:`digits.nn.costs`);
+* BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l): split between two layers here.  The layer
+  above computes the error it sends back, (w^(l+1))^T δ^(l+1) (``backward``), and the
+  layer below multiplies it by its own σ'(z^l) (``delta``);
+* BP3  ∂C/∂b^l = δ^l and BP4  ∂C/∂w^l = δ^l (a^(l-1))^T, summed over the mini-batch
+  (``backward``).
+
+Conventions that would otherwise surprise:
+
+* As in the book, the m examples of a mini-batch are the *columns* of a matrix: a fully
+  connected layer takes ``(n_in, m)`` and gives ``(n_out, m)``.  A convolutional layer
+  takes and gives its feature maps as ``(channels, m, height, width)``: channel first,
+  then the examples (in memory it keeps the examples last, see :class:`ConvPool`).
+  :class:`FullyConnected` flattens such maps into columns in the order (channel, row,
+  column), the order of the book's ``network3.py``.
+* Every array a forward or backward pass writes lives in a :class:`Workspace` that the
+  layer makes once per mini-batch size; training reuses it for every mini-batch, since
+  for arrays this small allocating one costs about as much as filling it.
+* ``backward`` receives δ already multiplied by the step's factor eta/m (see
+  :meth:`digits.nn.network.Network.backprop`), so the gradients it writes carry it too.
+* Dropout (chapter 3, used in chapter 6) drops each *input* of a layer with
+  probability p while training.  The inputs kept are multiplied by 1/(1 - p)
+  ("inverted dropout"), so each neuron's expected weighted input is the same with and
+  without dropout and the trained network is used as it is, with every input.  The
+  book's ``network3.py`` instead multiplies the weights by (1 - p) when evaluating; the
+  two give the same expected input, and ours keeps evaluation free of any special case.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digits.nn import activations as activations_module
+from digits.system.errors import UsageError
+
+INITIALISATIONS = ("default", "large", "network3", "zero")
+
+
+class Workspace:
+    """The arrays one layer writes for mini-batches of ``m`` examples (made once, reused)."""
+
+    def __init__(self, m):
+        self.m = m
+
+    def __repr__(self) -> str:
+        return f"Workspace(m={self.m}, arrays={sorted(self.__dict__)})"
+
+
+class Layer:
+    """What every layer has: weights, biases, an activation, and dropout on its inputs.
+
+    Subclasses set ``input_shape`` and ``output_shape`` (a tuple: ``(n,)`` for a column
+    of n neurons, ``(channels, height, width)`` for feature maps) and write
+    :meth:`forward`, :meth:`delta` and :meth:`backward`.
+    """
+
+    weights: np.ndarray
+    biases: np.ndarray
+
+    def __init__(self, activation, dropout, init):
+        self.activation = activations_module.get(activation)
+        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
+            raise UsageError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        if init not in INITIALISATIONS:
+            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        self.dropout = float(dropout)
+        self.init = init
+        self.weights = self.biases = None
+        self._workspaces = {}
+
+    # -- sizes ---------------------------------------------------------------------------
+
+    @property
+    def n_in(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    def weight_shape(self) -> tuple:
+        raise NotImplementedError
+
+    def bias_shape(self) -> tuple:
+        raise NotImplementedError
+
+    def weight_scale(self) -> float:
+        """The standard deviation of the initial weights for ``self.init``."""
+        if self.init == "large":
+            return 1.0                                    # chapter 1: N(0, 1)
+        if self.init == "default":
+            return 1.0 / np.sqrt(self.fan_in())           # chapter 3: N(0, 1/n_in)
+        if self.init == "network3":
+            return 1.0 / np.sqrt(self.fan_out())          # the book's network3.py: N(0, 1/n_out)
+        return 0.0
+
+    # -- initialisation -----------------------------------------------------------------
+
+    def initialise_biases(self, rng, dtype):
+        """Biases from N(0, 1) (all but the ``zero`` initialisation)."""
+        if self.init == "zero":
+            self.biases = np.zeros(self.bias_shape(), dtype)
+        else:
+            self.biases = rng.standard_normal(self.bias_shape()).astype(dtype, copy=False)
+
+    def initialise_weights(self, rng, dtype):
+        """Weights from N(0, scale²), drawn in float64 and scaled in place (no extra copies)."""
+        if self.init == "zero":
+            self.weights = np.zeros(self.weight_shape(), dtype)
+            return
+        weights = rng.standard_normal(self.weight_shape())
+        scale = self.weight_scale()
+        if scale != 1.0:
+            weights *= scale
+        self.weights = weights.astype(dtype, copy=False)
+
+    # -- the passes ---------------------------------------------------------------------
+
+    def workspace(self, m, training) -> Workspace:
+        """This layer's arrays for mini-batches of ``m`` examples, made on first use."""
+        key = (m, training, self.weights.dtype)
+        if key not in self._workspaces:
+            self._workspaces[key] = self.make_workspace(m, training, self.weights.dtype)
+        return self._workspaces[key]
+
+    def forget_workspaces(self):
+        """Drop every cached workspace (after training, or when the weights change dtype)."""
+        self._workspaces = {}
+
+    def make_workspace(self, m, training, dtype) -> Workspace:
+        raise NotImplementedError
+
+    def forward(self, a, ws, rng=None):
+        raise NotImplementedError
+
+    def delta(self, error, ws):
+        """BP2's second half: δ = error ⊙ σ'(z), into ``ws.delta``; returns it."""
+        derivative = self.activation.derivative(ws.z, ws.a, out=ws.derivative)
+        return np.multiply(error, derivative, out=ws.delta)
+
+    def backward(self, delta, ws, propagate):
+        raise NotImplementedError
+
+    def regularised(self):
+        """The arrays L2 and L1 regularisation apply to: the weights, never the biases."""
+        return [self.weights]
+
+    def _drop(self, a, ws, rng):
+        """Dropout on the inputs while training: keep each with probability 1 - p, scaled by 1/(1 - p)."""
+        keep = 1.0 - self.dropout
+        np.less(rng.random(ws.mask.shape, dtype=np.float64 if ws.mask.dtype == np.float64
+                           else np.float32), keep, out=ws.mask)
+        ws.mask *= 1.0 / keep
+        return np.multiply(a, ws.mask, out=ws.dropped)
+
+
+class FullyConnected(Layer):
+    """``n_in`` inputs, ``n_out`` neurons, each input joined to each neuron (chapters 1-3).
+
+    z = w a + b and a' = σ(z) (chapter 1, eq. 22), for the m columns of a mini-batch at
+    once.  ``weights`` is ``(n_out, n_in)``: ``weights[j, k]`` joins input k to neuron j,
+    as in the book; ``biases`` is the column ``(n_out, 1)``.  The input may be feature maps
+    from a :class:`ConvPool` layer: they are flattened, channel by channel, into columns.
+
+    ``init``: ``"default"`` N(0, 1/n_in) (chapter 3), ``"large"`` N(0, 1) (chapter 1),
+    ``"network3"`` N(0, 1/n_out) (the book's chapter-6 code), ``"zero"``.
+    """
+
+    def __init__(self, n_in, n_out, activation="sigmoid", dropout=0.0, init="default"):
+        super().__init__(activation, dropout, init)
+        shape = tuple(n_in) if isinstance(n_in, (tuple, list)) else (n_in,)
+        if not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape + (n_out,)):
+            raise UsageError(f"a fully connected layer needs at least one input and one neuron, "
+                             f"got {n_in} -> {n_out}")
+        self.input_shape = tuple(int(n) for n in shape)
+        self.output_shape = (int(n_out),)
+
+    def __repr__(self) -> str:
+        extra = f", dropout={self.dropout:g}" if self.dropout else ""
+        return (f"{type(self).__name__}({self.n_in} -> {self.n_out}, {self.activation.name}"
+                f"{extra}, init={self.init!r})")
+
+    def describe(self) -> dict:
+        """The layer as plain data, for the model file's JSON (:func:`from_description`)."""
+        return {"type": "fully_connected", "n_in": self.n_in, "n_out": self.n_out,
+                "input_shape": list(self.input_shape), "activation": self.activation.name,
+                "dropout": self.dropout, "init": self.init}
+
+    def fan_in(self):
+        return self.n_in
+
+    def fan_out(self):
+        return self.n_out
+
+    def weight_shape(self):
+        return (self.n_out, self.n_in)
+
+    def bias_shape(self):
+        return (self.n_out, 1)
+
+    def make_workspace(self, m, training, dtype):
+        ws = Workspace(m)
+        ws.z = np.empty((self.n_out, m), dtype)
+        ws.a = np.empty((self.n_out, m), dtype)
+        if len(self.input_shape) > 1:           # feature maps, flattened into columns
+            ws.columns = np.empty((self.n_in, m), dtype)
+        if training:
+            ws.derivative = np.empty((self.n_out, m), dtype)
+            ws.delta = np.empty((self.n_out, m), dtype)
+            ws.error = np.empty((self.n_in, m), dtype)
+            ws.nabla_w = np.empty(self.weight_shape(), dtype)
+            ws.nabla_b = np.empty(self.bias_shape(), dtype)
+            if self.dropout:
+                ws.mask = np.empty((self.n_in, m), dtype)
+                ws.dropped = np.empty((self.n_in, m), dtype)
+        return ws
+
+    def forward(self, a, ws, rng=None):
+        """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
+        if a.ndim == 4:                         # (channels, m, height, width) -> columns
+            c, m, h, w = a.shape
+            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))
+            a = ws.columns
+        if rng is not None and self.dropout:
+            a = self._drop(a, ws, rng)
+        ws.a_in = a
+        np.matmul(self.weights, a, out=ws.z)
+        ws.z += self.biases
+        return self.activation.fn(ws.z, out=ws.a)
+
+    def backward(self, delta, ws, propagate):
+        """BP3 and BP4 for this layer, and, if ``propagate``, the error w^T δ for the layer below.
+
+        ``delta`` is δ for this layer, ``(n_out, m)``; the gradients go to ``ws.nabla_b``
+        and ``ws.nabla_w``.  Returns the error in the shape of this layer's input.
+        """
+        # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
+        # (a microsecond each, thousands of times per epoch).
+        np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
+        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                              # BP4
+        if not propagate:
+            return None
+        error = np.matmul(self.weights.T, delta, out=ws.error)                   # BP2: (w^T δ)
+        if self.dropout:
+            error *= ws.mask                   # a dropped input had no effect on the cost
+        if len(self.input_shape) > 1:          # back into (channels, m, height, width)
+            c, h, w = self.input_shape
+            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)
+        return error
+
+
+class Softmax(FullyConnected):
+    """The softmax output layer of chapters 3 and 6, to be used with the log-likelihood cost.
+
+    A fully connected layer whose activation is softmax; its weights and biases start
+    at zero, as in the book's ``network3.py`` (the softmax's outputs then start equal).
+    """
+
+    def __init__(self, n_in, n_out=10, dropout=0.0, init="zero"):
+        super().__init__(n_in, n_out, activation="softmax", dropout=dropout, init=init)
+
+    def __repr__(self) -> str:
+        extra = f", dropout={self.dropout:g}" if self.dropout else ""
+        return f"Softmax({self.n_in} -> {self.n_out}{extra}, init={self.init!r})"
+
+    def describe(self) -> dict:
+        return dict(super().describe(), type="softmax")
+
+
+POOLINGS = ("max", "l2")
+
+
+class ConvPool(Layer):
+    """A convolutional layer followed by 2x2 pooling (chapter 6): local receptive fields,
+    shared weights and biases.
+
+    Each of ``filters`` feature maps looks at every ``filter_size`` x ``filter_size``
+    region (local receptive field) of the input, stride 1, no padding, with one set of
+    shared weights per map; then each 2x2 block of the map is pooled into one number,
+    and the activation of (pooled + bias), one bias per map, is the layer's output:
+
+        z_conv[f, y, x] = Σ_c Σ_i Σ_j w[f, c, i, j] a_in[c, y + i, x + j]
+        z[f, y, x] = pool(z_conv[f, 2y:2y+2, 2x:2x+2]) + b[f],    a = σ(z)
+
+    ``pooling="max"`` takes the largest of the four; ``"l2"`` the square root of the sum
+    of their squares.  ``input_shape`` is ``(channels, height, width)``: ``(1, 28, 28)``
+    for MNIST.  ``weights`` has the shape of the book's ``network3.py`` filters,
+    ``(filters, channels, filter_size, filter_size)``; ``biases`` is ``(filters,)``.
+
+    Backpropagation through the layer: δ = ∂C/∂z is sent back through the pooling to
+    the positions that produced each pooled value (for max-pooling, the largest of the
+    four; ties go to the first), giving δ_conv; then
+
+        ∂C/∂b[f] = Σ δ[f, ...]                                           (BP3)
+        ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
+        error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
+
+    How it is computed.  The layer takes and gives feature maps shaped
+    ``(channels, m, height, width)``, but keeps them in memory as
+    ``(channels, height, width, m)``: the m examples innermost, so that one row of a
+    map holds the same pixels of every image side by side (that is also the order of
+    the columns a fully connected layer above reads, and of the network's input).
+    The input of every output position and offset (i, j) is copied into one matrix
+    (``ws.cols``, "im2col": a row per (channel, i, j), a column per (y, x, example)),
+    in runs of a whole output row of every example at once, and each sum above
+    becomes a single matrix product.  The convolution's output ``z_conv`` is kept the
+    other way round, a row per position and a column per filter, ``(y, x, m, filters)``:
+    then the two rows of a pooling block are two long contiguous stretches, and the two
+    columns of a pair two stretches of m * filters numbers, so that pooling and its
+    backward pass are a few calls over long runs.  Max-pooling notes in the forward pass
+    which of each block's four won, so that the backward pass is one multiplication.
+    The error sent back (BP2) goes the other way: w^T δ is written into
+    ``ws.error_cols`` with its positions in rows as wide as the input and zeros around
+    them, so that the (i, j) term of every input pixel lies the same distance away and
+    adding them all back ("col2im") is one sum over a strided view.
+    """
+
+    def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
+                 dropout=0.0, init="default"):
+        super().__init__(activation, dropout, init)
+        if dropout:
+            raise UsageError("a convolutional layer takes no dropout (as in the book): its "
+                             "shared weights already resist overfitting")
+        if pooling not in POOLINGS:
+            raise UsageError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
+        shape = tuple(input_shape)
+        if len(shape) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape):
+            raise UsageError(f"a convolutional layer's input is (channels, height, width), got {input_shape}")
+        if not (isinstance(filters, (int, np.integer)) and filters >= 1):
+            raise UsageError(f"a convolutional layer needs at least one filter, got {filters!r}")
+        if not (isinstance(filter_size, (int, np.integer)) and filter_size >= 1):
+            raise UsageError(f"the filter size must be a whole number of at least 1, got {filter_size!r}")
+        channels, height, width = (int(n) for n in shape)
+        conv_h, conv_w = height - filter_size + 1, width - filter_size + 1
+        if conv_h < 2 or conv_w < 2:
+            raise UsageError(f"{filter_size}x{filter_size} filters do not fit a {height}x{width} input "
+                             f"with room for 2x2 pooling")
+        if conv_h % 2 or conv_w % 2:
+            raise UsageError(f"{filter_size}x{filter_size} filters over a {height}x{width} input give "
+                             f"{conv_h}x{conv_w} maps, which 2x2 pooling cannot tile; choose a filter "
+                             f"size that leaves an even number of rows and columns")
+        self.input_shape = (channels, height, width)
+        self.filters, self.filter_size, self.pooling = int(filters), int(filter_size), pooling
+        self.conv_shape = (conv_h, conv_w)
+        self.output_shape = (self.filters, conv_h // 2, conv_w // 2)
+
+    def __repr__(self) -> str:
+        c, h, w = self.input_shape
+        k = self.filter_size
+        return (f"ConvPool({c}x{h}x{w} -> {self.filters} filters {k}x{k}, {self.pooling} pooling 2x2 "
+                f"-> {'x'.join(map(str, self.output_shape))}, {self.activation.name}, init={self.init!r})")
+
+    def describe(self) -> dict:
+        return {"type": "conv_pool", "input_shape": list(self.input_shape), "filters": self.filters,
+                "filter_size": self.filter_size, "pooling": self.pooling,
+                "activation": self.activation.name, "init": self.init}
+
+    def fan_in(self):
+        return self.input_shape[0] * self.filter_size ** 2
+
+    def fan_out(self):
+        # As in network3.py: each input reaches filters x filter area outputs, pooled 4 to 1.
+        return self.filters * self.filter_size ** 2 / 4
+
+    def weight_shape(self):
+        return (self.filters, self.input_shape[0], self.filter_size, self.filter_size)
+
+    def bias_shape(self):
+        return (self.filters,)
+
+    def make_workspace(self, m, training, dtype):
+        c, height, width = self.input_shape
+        k, f = self.filter_size, self.filters
+        conv_h, conv_w = self.conv_shape
+        pool_h, pool_w = self.output_shape[1:]
+        ws = Workspace(m)
+        ws.training = training
+        # Maps as (channels, height, width, m); the convolution's output as (y, x, m, filters).
+        ws.x = np.empty((c, height, width, m), dtype)
+        ws.cols = np.empty((c * k * k, conv_h * conv_w * m), dtype)
+        ws.z_conv = np.empty((conv_h, conv_w, m, f), dtype)
+        ws.rows = np.empty((pool_h, conv_w, m, f), dtype)          # after pooling pairs of rows
+        ws.pooled = np.empty((pool_h, pool_w, m, f), dtype)
+        ws.z = np.empty((f, pool_h, pool_w, m), dtype)
+        ws.a = np.empty((f, pool_h, pool_w, m), dtype)
+        if self.pooling == "l2":
+            ws.squares = np.empty((conv_h, conv_w, m, f), dtype)
+        if training:
+            if self.pooling == "max":                              # see _note_winners
+                ws.top_won = np.empty((pool_h, conv_w, m, f), bool)
+                ws.column_won = np.empty((pool_h, conv_w, m, f), bool)
+                ws.winner = np.empty((conv_h, conv_w, m, f), bool)
+            ws.derivative = np.empty((f, pool_h, pool_w, m), dtype)
+            ws.delta = np.empty((f, pool_h, pool_w, m), dtype)
+            ws.delta_pooled = np.empty((pool_h, pool_w, m, f), dtype)
+            ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
+            ws.nabla_w = np.empty(self.weight_shape(), dtype)
+            ws.nabla_w_t = np.empty((c * k * k, f), dtype)         # BP4 as the product gives it
+            ws.nabla_b = np.empty(self.bias_shape(), dtype)
+            # w^T δ, each row of positions padded to the input's width, with zeros
+            # before and after (see _col2im); the padding is never written.  The zeros
+            # after one line of error_cols are those before the next (and, after the
+            # last, the end of error_buffer).
+            row = width * m
+            ws.pad = (k - 1) * (row + m)
+            line = ws.pad + conv_h * row
+            ws.error_buffer = np.zeros(c * k * k * line + (k - 1) * row, dtype)
+            ws.error_cols = ws.error_buffer[:c * k * k * line].reshape(c * k * k, line)
+            ws.error = np.empty((c, height, width, m), dtype)
+        return ws
+
+    # -- the two memory orders of feature maps ----------------------------------------
+
+    @staticmethod
+    def _examples_inside(maps):
+        """``(channels, m, height, width)`` maps as ``(channels, height, width, m)`` (a view)."""
+        return maps.transpose(0, 2, 3, 1)
+
+    @staticmethod
+    def _examples_second(maps):
+        """``(channels, height, width, m)`` maps as ``(channels, m, height, width)`` (a view)."""
+        return maps.transpose(0, 3, 1, 2)
+
+    # -- forward ----------------------------------------------------------------------
+
+    def forward(self, a, ws, rng=None):
+        """Convolution, pooling, a = σ(pooled + b); ``a`` is columns or (channels, m, h, w)."""
+        self._im2col(self._input(a, ws), ws)
+        filters = self.weights.reshape(self.filters, -1)                 # (f, c*k*k)
+        np.matmul(ws.cols.T, filters.T, out=ws.z_conv.reshape(-1, self.filters))
+        pooled = self._pool(ws)
+        np.add(pooled.transpose(3, 0, 1, 2), self.biases.reshape(-1, 1, 1, 1), out=ws.z)
+        self.activation.fn(ws.z, out=ws.a)
+        return self._examples_second(ws.a)
+
+    def _input(self, a, ws):
+        """The input as (channels, height, width, m), copied into ``ws.x`` only if it is not already."""
+        if a.ndim == 2:                       # the network's columns: (c * h * w, m)
+            np.copyto(ws.x.reshape(a.shape), a)
+            return ws.x
+        maps = self._examples_inside(a)
+        if maps.flags.c_contiguous:           # from a layer below that keeps the same order
+            return maps
+        np.copyto(ws.x, maps)
+        return ws.x
+
+    def _im2col(self, image, ws):
+        """ws.cols[c, i, j, y, x, :] = image[c, y + i, x + j, :]: one copy of every window."""
+        k = self.filter_size
+        c, conv_h, conv_w, m = self.input_shape[0], *self.conv_shape, ws.m
+        channel, row, column, example = image.strides
+        windows = _strided(image, (c, k, k, conv_h, conv_w, m),
+                           (channel, row, column, row, column, example))
+        np.copyto(ws.cols.reshape(windows.shape), windows)
+
+    def _pool(self, ws):
+        """2x2 pooling of z_conv into ``ws.pooled``, (y, x, m, filters): pairs of rows, then of columns."""
+        pool_h, pool_w = self.output_shape[1:]
+        conv_w = self.conv_shape[1]
+        row_pairs = ws.z_conv.reshape(pool_h, 2, conv_w, -1)            # (y, top/bottom, x, m*f)
+        top, bottom = row_pairs[:, 0], row_pairs[:, 1]
+        rows = ws.rows.reshape(pool_h, conv_w, -1)
+        column_pairs = ws.rows.reshape(pool_h, pool_w, 2, -1)           # (y, x, left/right, m*f)
+        left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
+        pooled = ws.pooled.reshape(pool_h, pool_w, -1)
+        if self.pooling == "max":
+            np.maximum(top, bottom, out=rows)
+            np.maximum(left, right, out=pooled)
+            if ws.training:
+                self._note_winners(top, bottom, left, right, ws)
+            return ws.pooled
+        squares = np.square(ws.z_conv, out=ws.squares).reshape(row_pairs.shape)
+        np.add(squares[:, 0], squares[:, 1], out=rows)
+        np.add(left, right, out=pooled)
+        return np.sqrt(ws.pooled, out=ws.pooled)
+
+    def _note_winners(self, top, bottom, left, right, ws):
+        """``ws.winner``: True at the one position of each 2x2 block that max-pooling took.
+
+        Of each pair of rows the larger won, then of the two columns left; ties go to the
+        first (the top, then the left), so that exactly one of the four wins.
+        """
+        pool_h, pool_w = self.output_shape[1:]
+        top_won = np.greater_equal(top, bottom, out=ws.top_won.reshape(top.shape))
+        column_won = ws.column_won.reshape(pool_h, pool_w, 2, -1)
+        np.greater_equal(left, right, out=column_won[:, :, 0])
+        np.logical_not(column_won[:, :, 0], out=column_won[:, :, 1])
+        column_won = column_won.reshape(top_won.shape)
+        winner = ws.winner.reshape(pool_h, 2, *top_won.shape[1:])
+        np.logical_and(column_won, top_won, out=winner[:, 0])
+        np.greater(column_won, top_won, out=winner[:, 1])          # its column won, its top did not
+
+    # -- backward ---------------------------------------------------------------------
+
+    def delta(self, error, ws):
+        """δ = error ⊙ σ'(z) (BP2's second half), for an error shaped (channels, m, h, w)."""
+        return self._examples_second(super().delta(self._examples_inside(error), ws))
+
+    def backward(self, delta, ws, propagate):
+        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its input."""
+        delta = self._examples_inside(delta)                             # (f, y, x, m)
+        np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
+        delta_conv = self._unpool(delta, ws).reshape(-1, self.filters)  # (y*x*m, f)
+        # BP4, computed transposed, (c*k*k, f): the matrix library is faster that way round.
+        np.matmul(ws.cols, delta_conv, out=ws.nabla_w_t)
+        np.copyto(ws.nabla_w.reshape(self.filters, -1), ws.nabla_w_t.T)
+        if not propagate:
+            return None
+        filters = self.weights.reshape(self.filters, -1)
+        by_rows = delta_conv.reshape(self.conv_shape[0], -1, self.filters).transpose(0, 2, 1)
+        np.matmul(filters.T, by_rows, out=self._error_rows(ws))            # BP2: w^T δ, a product per row y
+        return self._examples_second(self._col2im(ws))
+
+    def _unpool(self, delta, ws):
+        """δ_conv: δ sent back through the pooling to the positions it came from."""
+        pool_h, pool_w = self.output_shape[1:]
+        np.copyto(ws.delta_pooled, delta.transpose(1, 2, 3, 0))          # (y, x, m, f)
+        each = ws.delta_pooled.reshape(pool_h, 1, pool_w, 1, -1)         # δ for each of the block's four
+        blocks = ws.delta_conv.reshape(pool_h, 2, pool_w, 2, -1)         # (y, top/bottom, x, left/right, m*f)
+        if self.pooling == "max":
+            # The position that won gets all of δ, the other three none.
+            np.multiply(each, ws.winner.reshape(blocks.shape), out=blocks)
+        else:
+            # p = sqrt(Σ z²), so ∂p/∂z = z / p for each of the four (0 where p is 0).
+            pooled = ws.pooled.reshape(each.shape)
+            np.divide(each, pooled, out=each, where=pooled > 0)
+            each[pooled <= 0] = 0.0
+            np.multiply(each, ws.z_conv.reshape(blocks.shape), out=blocks)
+        return ws.delta_conv
+
+    def _error_rows(self, ws):
+        """Where w^T δ goes in ``ws.error_cols``: (y, c*k*k, x*m), each row y a matrix of its own."""
+        conv_h, conv_w = self.conv_shape
+        row = self.input_shape[2] * ws.m
+        rows = ws.error_cols[:, ws.pad:ws.pad + conv_h * row].reshape(-1, conv_h, row)
+        return rows[:, :, :conv_w * ws.m].transpose(1, 0, 2)
+
+    def _col2im(self, ws):
+        """The error for the input, (c, h, w, m): each entry of error_cols added back where it was copied from.
+
+        error[c, y, x] = Σ_i Σ_j error_cols[c, i, j, y - i, x - j], taken as 0 outside the
+        positions.  Since error_cols keeps its positions in rows as wide as the input,
+        with zeros between them and around, the term for (i, j) is always i * width + j
+        pixels back, so a strided view puts all of them side by side for one sum.
+        """
+        c, height, width = self.input_shape
+        k, m = self.filter_size, ws.m
+        row = width * m
+        line, step = ws.error_cols.strides
+        terms = _strided(ws.error_buffer, (c, k, k, height * row),
+                         (k * k * line, k * line - row * step, line - m * step, step), offset=ws.pad * step)
+        np.add.reduce(terms, axis=(1, 2), out=ws.error.reshape(c, -1))
+        return ws.error
+
+
+def _strided(array, shape, strides, offset=0):
+    """A read-only view of the memory of the contiguous ``array``, with the given shape and
+    strides (in bytes) from ``offset`` bytes in.
+
+    What ``numpy.lib.stride_tricks.as_strided`` makes, without its few microseconds of
+    checks per call (it is called twice per mini-batch; ``sliding_window_view`` would
+    take four times as long).  numpy still refuses a view that would reach outside
+    ``array``.
+    """
+    view = np.ndarray(shape, array.dtype, array, offset, strides)
+    view.flags.writeable = False
+    return view
+
+
+def from_description(description) -> Layer:
+    """The layer a :meth:`Layer.describe` dictionary describes (raises UsageError if it is not one)."""
+    if not isinstance(description, dict):
+        raise UsageError(f"a layer description is a JSON object, not {type(description).__name__}")
+    kind = description.get("type")
+    try:
+        if kind == "conv_pool":
+            return ConvPool(tuple(description["input_shape"]), description["filters"],
+                            filter_size=description["filter_size"], activation=description["activation"],
+                            pooling=description["pooling"], init=description.get("init", "default"))
+        if kind in ("fully_connected", "softmax"):
+            shape = description.get("input_shape") or [description["n_in"]]
+            n_in = tuple(shape) if len(shape) > 1 else shape[0]
+            if kind == "softmax":
+                return Softmax(n_in, description["n_out"], dropout=description.get("dropout", 0.0),
+                               init=description.get("init", "zero"))
+            return FullyConnected(n_in, description["n_out"], activation=description["activation"],
+                                  dropout=description.get("dropout", 0.0),
+                                  init=description.get("init", "default"))
+    except (KeyError, TypeError) as error:
+        raise UsageError(f"a {kind} layer description lacks or mistypes {error}") from None
+    raise UsageError(f"unknown layer type {kind!r}")

@@ -1,0 +1,1 @@
+"""Saved networks and training checkpoints."""

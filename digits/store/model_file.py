@@ -1,0 +1,240 @@
+"""Saving a trained network to disk and loading it back, safely.
+
+A network is stored as an ``.npz`` archive of plain arrays, ``weights_0``,
+``biases_0``, ``weights_1``, ... plus ``metadata``, a JSON text that names the layers
+(for a chapter 1-3 network also its sizes), the cost, the dtype, the hyperparameters,
+accuracies, date and data checksums.  The archive alone is the model.  A readable copy
+of the metadata, with the training history for plotting later, is written beside it
+(``network.json`` next to ``network.npz``); nothing reads it back, and it records the
+SHA-256 of the archive it belongs to.
+
+Loading never unpickles anything (``allow_pickle=False``), and it believes nothing a
+file claims before checking it: the archive's list of arrays and each array's header
+(shape and type) are compared with the metadata before a single weight is read, so a
+file that claims a huge network, or carries an extra array, is refused without
+allocating its size.
+
+Saving writes both files to temporary names, flushed to disk, and only then renames
+them over the old ones, the archive first; a failure before that leaves both old files
+as they were, and a lock on the folder keeps two programs saving the same model from
+interleaving their files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from digits.system.errors import DigitsError
+from digits.system.files import atomic_file
+from digits.nn.layers import from_description
+from digits.nn.network import Network
+from digits.system.memory import check_memory
+
+FORMAT = "digits-network"
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
+DEFAULT_MODEL = Path("data") / "network.npz"
+_METADATA_LIMIT = 1 << 20          # a metadata text larger than 1 MB is not ours
+
+
+class ModelFileError(DigitsError):
+    """A model file that is missing, unreadable, corrupt, of another kind, or inconsistent."""
+
+
+def sidecar_path(path) -> Path:
+    """Where the readable JSON beside a model goes: ``network.npz`` -> ``network.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def describe(network: Network) -> dict:
+    """The metadata that rebuilds ``network``: its layers, cost and dtype."""
+    meta = {"format": FORMAT, "version": VERSION,
+            "layers": [layer.describe() for layer in network.layers],
+            "sizes": network.sizes, "cost": network.cost.name,
+            "activations": [activation.name for activation in network.activations],
+            "dtype": network.dtype.name}
+    if network.init is not None:
+        meta["init"] = network.init
+    return meta
+
+
+def save(network: Network, path=DEFAULT_MODEL, metadata=None, history=None) -> Path:
+    """Save ``network`` (and ``metadata``, a JSON-able dict) to ``path``; return the path.
+
+    ``history`` (a :class:`~digits.nn.training.History` or dict) goes into the readable
+    JSON beside the model, not into the archive.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise DigitsError(f"cannot save {path}: the folder {path.parent} does not exist")
+    meta = describe(network)
+    meta.update(metadata or {})
+    arrays = {"metadata": np.array(json.dumps(meta))}
+    for i, (w, b) in enumerate(zip(network.weights, network.biases)):
+        arrays[f"weights_{i}"] = w
+        arrays[f"biases_{i}"] = b
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    archive = buffer.getvalue()
+    readable = dict(meta, archive_sha256=hashlib.sha256(archive).hexdigest())
+    if history is not None:
+        readable["history"] = history if isinstance(history, dict) else history.to_dict()
+    text = (json.dumps(readable, indent=2) + "\n").encode()
+    with _folder_lock(path.parent):
+        with atomic_file(sidecar_path(path)) as sidecar:
+            sidecar.write(text)
+            sidecar.flush()
+            os.fsync(sidecar.fileno())      # a full disk shows here, before anything is replaced
+            with atomic_file(path) as model:
+                model.write(archive)
+    return path
+
+
+@contextlib.contextmanager
+def _folder_lock(folder):
+    """Hold an exclusive lock on ``folder`` (where the system has ``flock``) while saving."""
+    try:
+        import fcntl
+    except ImportError:                     # not on this system: no lock, still atomic files
+        yield
+        return
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)                    # closing releases the lock
+
+
+def load(path=DEFAULT_MODEL):
+    """Load a network saved by :func:`save`; return ``(network, metadata)``.
+
+    Raises :class:`ModelFileError` with a one-line reason for a missing or unreadable
+    file, a file that is not a digits model, or arrays that disagree with the
+    metadata.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a folder, not a network file (give the .npz file inside it)")
+    if not path.is_file():
+        where = "" if path.is_absolute() else f" (in {Path.cwd()})"
+        raise ModelFileError(f"no trained network at {path}{where}; train one with `make train` "
+                             f"in the digits folder (or `python -m digits train --model {path}`)")
+    try:
+        with open(path, "rb") as file:
+            if file.read(4) != b"PK\x03\x04":          # every .npz is a zip archive
+                raise ModelFileError(f"{path} is not a digits network file (not an .npz archive)")
+            with zipfile.ZipFile(file) as archive:
+                return _read(path, archive)
+    except OSError as error:
+        raise ModelFileError(f"cannot read {path}: {error.strerror or error}") from None
+    except (zipfile.BadZipFile, ValueError, EOFError, KeyError, RuntimeError) as error:
+        raise ModelFileError(f"{path} is not a digits network file ({error})") from None
+
+
+def _read(path, archive):
+    members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+    if "metadata" not in members:
+        raise ModelFileError(f"{path} is not a digits network file (no metadata)")
+    meta = _read_metadata(path, archive, members["metadata"])
+    network = _empty_network(path, meta)
+    expected = {}
+    for i, layer in enumerate(network.layers):
+        expected[f"weights_{i}"] = layer.weight_shape()
+        expected[f"biases_{i}"] = layer.bias_shape()
+    extra = sorted(set(members) - {"metadata"} - set(expected))
+    if extra:
+        raise ModelFileError(f"{path} holds unexpected arrays: {', '.join(extra)}")
+    missing = [name for name in expected if name not in members]
+    if missing:
+        raise ModelFileError(f"{path} is missing {missing[0]}")
+    sizes = network.sizes
+    for name, shape in expected.items():       # headers first: nothing large read yet
+        _check_header(path, archive, members[name], name, shape, sizes)
+    check_memory(sum(members[name].file_size for name in expected), f"the arrays of {path}")
+    arrays = {name: _read_array(path, archive, members[name], name) for name in expected}
+    count = len(network.layers)
+    network.weights = [arrays[f"weights_{i}"].astype(network.dtype, copy=False) for i in range(count)]
+    network.biases = [arrays[f"biases_{i}"].astype(network.dtype, copy=False) for i in range(count)]
+    return network, meta
+
+
+def _read_metadata(path, archive, info):
+    if info.file_size > _METADATA_LIMIT:
+        raise ModelFileError(f"{path} is not a digits network file (its metadata is "
+                             f"{info.file_size} bytes)")
+    with archive.open(info) as member:
+        try:
+            text = np.lib.format.read_array(member, allow_pickle=False)
+        except ValueError as error:
+            raise ModelFileError(f"{path} is not a digits network file ({error})") from None
+    try:
+        meta = json.loads(str(text))
+    except (ValueError, TypeError):
+        raise ModelFileError(f"{path} is not a digits network file (unreadable metadata)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a digits network file (format {meta.get('format')!r})"
+                             if isinstance(meta, dict) else f"{path} is not a digits network file")
+    if meta.get("version") not in READABLE_VERSIONS:
+        raise ModelFileError(f"{path} is a version {meta.get('version')} model; this program reads "
+                             f"versions {', '.join(map(str, READABLE_VERSIONS))}")
+    return meta
+
+
+def _empty_network(path, meta):
+    """The network the metadata describes, with placeholder arrays (nothing random drawn)."""
+    try:
+        dtype = np.dtype(meta.get("dtype", "float64"))
+        if "layers" in meta:
+            layers = [from_description(description) for description in meta["layers"]]
+            network_args = dict(cost=meta.get("cost"))
+        else:                               # version 1: a fully connected network of sizes
+            layers = [int(size) for size in meta["sizes"]]
+            network_args = dict(cost=meta["cost"], activations=meta["activations"],
+                                init=meta.get("init", "large"))
+        network = Network(layers, dtype=dtype, initialise=False, **network_args)
+        if meta.get("init") in ("large", "default"):      # built from sizes with one init
+            network.init = meta["init"]
+        return network
+    except (KeyError, TypeError, ValueError, DigitsError) as error:
+        raise ModelFileError(f"{path} has inconsistent metadata ({error})") from None
+
+
+def _check_header(path, archive, info, name, shape, sizes):
+    with archive.open(info) as member:
+        try:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                stored_shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                stored_shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        except ValueError as error:
+            raise ModelFileError(f"{path}: {name} is not a plain array ({error})") from None
+    if dtype.kind != "f" or dtype.hasobject:
+        raise ModelFileError(f"{path}: {name} does not hold floating-point numbers")
+    if tuple(stored_shape) != tuple(shape):
+        raise ModelFileError(f"{path}: {name} has shape {tuple(stored_shape)}, but the layers "
+                             f"({sizes}) need {tuple(shape)}")
+    needed = int(np.prod(shape)) * dtype.itemsize
+    if info.file_size < needed or info.compress_size * 64 < needed:
+        raise ModelFileError(f"{path}: {name} is truncated or not what its header says")
+
+
+def _read_array(path, archive, info, name):
+    with archive.open(info) as member:
+        array = np.lib.format.read_array(member, allow_pickle=False)
+    if not np.all(np.isfinite(array)):
+        raise ModelFileError(f"{path}: {name} does not hold finite floating-point numbers")
+    return array

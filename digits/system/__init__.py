@@ -1,0 +1,1 @@
+"""The ground floor: errors, threads of the matrix library, memory, atomic files."""
