@@ -14,10 +14,11 @@ file claims before checking it: the archive's list of arrays and each array's he
 file that claims a huge network, or carries an extra array, is refused without
 allocating its size.
 
-Saving writes both files to temporary names, flushed to disk, and only then renames
-them over the old ones, the archive first; a failure before that leaves both old files
-as they were, and a lock on the folder keeps two programs saving the same model from
-interleaving their files.
+Saving writes both files with :func:`digits.system.files.write_together`: to temporary
+names, flushed to disk, then renamed over the old ones, the archive first; a failure at
+any step leaves the old pair (or no files, where there were none), never a new archive
+beside an old JSON, and the error says so.  A lock on the folder keeps two programs
+saving the same model from interleaving their files.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.system.errors import DigitsError
-from digits.system.files import atomic_file
+from digits.system.files import write_together
 from digits.nn.layers import from_description
 from digits.nn.network import Network
 from digits.system.memory import check_memory
@@ -89,12 +90,7 @@ def save(network: Network, path=DEFAULT_MODEL, metadata=None, history=None) -> P
         readable["history"] = history if isinstance(history, dict) else history.to_dict()
     text = (json.dumps(readable, indent=2) + "\n").encode()
     with _folder_lock(path.parent):
-        with atomic_file(sidecar_path(path)) as sidecar:
-            sidecar.write(text)
-            sidecar.flush()
-            os.fsync(sidecar.fileno())      # a full disk shows here, before anything is replaced
-            with atomic_file(path) as model:
-                model.write(archive)
+        write_together({path: archive, sidecar_path(path): text})
     return path
 
 

@@ -12,7 +12,14 @@ terminal closed): for those the first write installs handlers that delete this
 process's temporary files and then let the signal end it as before.  Nothing can
 clean up after SIGKILL or a power cut, so each write also sweeps its folder of
 temporary files that no running process owns: their PID is gone, or they have not
-been touched for :data:`STALE_AFTER` seconds.
+been touched for :data:`STALE_AFTER` seconds.  Paths are compared in one normal form
+(:func:`normal_path`: absolute, the folder's symbolic links resolved), so ``net.npz``,
+``./net.npz`` and ``/home/me/net.npz`` are one file to the sweep.
+
+Files that belong together (a model's ``.npz`` and its ``.json``) are written with
+:func:`write_together`: both are written and flushed first, then renamed into place one
+after the other, and if a rename fails the ones already renamed are put back, so that
+a failure leaves the old set or the new set, never a mix.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import threading
 import time
@@ -33,7 +41,7 @@ STALE_AFTER = 3600.0     # seconds untouched after which anyone's temporary file
 _TEMPORARY = re.compile(r"\.(?P<name>.+?)\.(?:(?P<pid>\d+)\.)?[0-9a-f]{16}\.part")
 _CLEANUP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
-_writing: set[str] = set()          # this process's temporary files, as paths
+_writing: set[str] = set()          # this process's temporary files, as normal_path strings
 _handlers_installed = False
 
 
@@ -51,8 +59,7 @@ def atomic_file(path, error=DigitsError):
     path = Path(path)
     remove_stale_temporaries(path.parent)
     _delete_on_signals()
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.part")
-    _writing.add(str(temporary))
+    temporary = _temporary_beside(path)
     try:
         try:
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -70,7 +77,21 @@ def atomic_file(path, error=DigitsError):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
     finally:
-        _writing.discard(str(temporary))
+        _writing.discard(normal_path(temporary))
+
+
+def normal_path(path) -> str:
+    """``path`` in the one form paths are compared in: absolute, with the symbolic links
+    of its folder resolved (the file itself may not exist yet)."""
+    path = os.path.abspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
+def _temporary_beside(path: Path) -> Path:
+    """A new temporary name beside ``path``, recorded as this process's."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.part")
+    _writing.add(normal_path(temporary))
+    return temporary
 
 
 def remove_stale_temporaries(folder) -> list[Path]:
@@ -84,7 +105,7 @@ def remove_stale_temporaries(folder) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMPORARY.fullmatch(entry.name)
-        if match is None or entry.path in _writing:
+        if match is None or normal_path(entry.path) in _writing:
             continue
         try:
             untouched = time.time() - entry.stat(follow_symlinks=False).st_mtime
@@ -131,6 +152,99 @@ def _delete_temporaries_and_end(number, frame):
             os.unlink(temporary)
     signal.signal(number, signal.SIG_DFL)
     os.kill(os.getpid(), number)
+
+
+def write_together(contents: dict, error=DigitsError) -> None:
+    """Write ``{path: bytes}``: afterwards every path holds its new bytes, or, if anything
+    failed, every path holds what it held before (or is absent again).
+
+    Each file is first written to a temporary name beside it and flushed to disk; only
+    then are they renamed into place, in the order given.  Before a target is replaced,
+    its old content is kept under another temporary name (a hard link, or a copy where
+    the file system has none), and if a later rename fails the targets already replaced
+    are put back.  Raises ``error("cannot write PATH: reason; A and B were left as they
+    were")``; should putting a file back fail as well, the message says which files are
+    new and which old.
+    """
+    paths = [Path(path) for path in contents]
+    for folder in {path.parent for path in paths}:
+        remove_stale_temporaries(folder)
+    _delete_on_signals()
+    staged, kept, replaced = {}, {}, []
+    try:
+        for path in paths:
+            staged[path] = _stage(path, contents[path], error)
+        for path in paths:
+            kept[path] = _keep_old(path, error, paths)
+            try:
+                os.replace(staged[path], path)
+            except OSError as failure:
+                _put_back(replaced, kept, error, path, failure, paths)
+            replaced.append(path)
+    finally:
+        for temporary in [*staged.values(), *filter(None, kept.values())]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            _writing.discard(normal_path(temporary))
+
+
+def _names(paths) -> str:
+    names = [str(path) for path in paths]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _stage(path: Path, data: bytes, error) -> Path:
+    """``data`` written and flushed to a new temporary file beside ``path``."""
+    temporary = _temporary_beside(path)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as failure:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        _writing.discard(normal_path(temporary))
+        raise error(f"cannot write {path}: {failure.strerror or failure}") from None
+    return temporary
+
+
+def _keep_old(path: Path, error, paths) -> Path | None:
+    """A temporary name holding ``path``'s present content (None if it does not exist)."""
+    if not os.path.lexists(path):
+        return None
+    keep = _temporary_beside(path)
+    try:
+        try:
+            os.link(path, keep, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(path, keep, follow_symlinks=False)
+    except OSError as failure:
+        raise error(f"cannot write {path}: {failure.strerror or failure}; "
+                    f"{_names(paths)} were left as they were") from None
+    return keep
+
+
+def _put_back(replaced, kept, error, failed, failure, paths):
+    """After ``failed`` could not be renamed into place, restore the files in ``replaced``
+    and raise ``error`` saying truly what each file now holds."""
+    reason = f"cannot write {failed}: {failure.strerror or failure}"
+    not_restored = []
+    for path in reversed(replaced):
+        try:
+            if kept[path] is None:
+                os.unlink(path)
+            else:
+                os.replace(kept[path], path)
+        except OSError:
+            not_restored.append(path)
+    if not not_restored:
+        raise error(f"{reason}; {_names(paths)} were left as they were") from None
+    old = [path for path in paths if path not in not_restored]
+    raise error(f"{reason}, and putting back the old {_names(not_restored)} failed too: "
+                f"{_names(not_restored)} {'is' if len(not_restored) == 1 else 'are'} new, "
+                f"{_names(old)} old") from None
 
 
 def check_png_path(path, what="draw", create_folder=False) -> None:
