@@ -1,0 +1,491 @@
+"""Watching a network learn: what the live page of ``train --watch`` shows, and how it is fed.
+
+:class:`WatchCallback` is a :class:`~digits.nn.callbacks.Callback` of the training
+loop; it is the page's only source.  It runs in the training thread, so at each moment
+it only copies a few small arrays and numbers and hands them on:
+
+1. ``on_train_begin``: the run's settings and seed, and the book's published accuracy
+   for the same settings where the book has one (:func:`book_number`);
+2. ``on_batch_end`` (every :data:`EVERY_BATCHES` mini-batches): the learning speed of
+   every layer (chapter 5: the size of ∂C/∂b, from ``run.learning_speeds``), and, at
+   most every :data:`SAMPLE_SECONDS`, the progress inside the epoch (mini-batches
+   done, images per second, time left) and a copy of the first layer's weights;
+3. ``on_epoch_end``: the epoch's numbers from ``run.history`` and a copy of the
+   network's weights;
+4. ``on_train_end``: that training is over, and why.
+
+What takes longer than copying, turning weights into pictures and feeding the whole
+evaluation data through the copied network for the confusion matrix, is done by one
+worker thread (:class:`Worker`) that keeps only the latest job of each kind, so that a
+slow step is skipped rather than queued.  The page reads :class:`WatchState` through
+the server of :mod:`digits.app.watch_server`; nothing the server or a browser does
+can make the training thread wait, except the state's lock, held only to swap a few
+references.
+
+The first layer's pictures: a fully connected first layer's neuron j has 784 incoming
+weights ``weights[j]``, drawn as a 28x28 picture (the first :data:`MAX_PICTURES`
+neurons); a conv-pool first layer's filters are drawn as they are (5x5).  Each picture
+is scaled by its own largest |w|, so 0 is mid-grey, and sent as bytes 0-255 (128 for
+w = 0).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections import deque
+from importlib import resources
+
+import numpy as np
+
+from digits.nn.callbacks import Callback
+
+EVERY_BATCHES = 25        # on_batch_end is called after every 25th mini-batch
+SAMPLE_SECONDS = 2.0      # progress and the weight pictures: at most this often within an epoch
+SPEED_SAMPLES = 20        # learning speed: the mean of the last 20 samples
+MAX_PICTURES = 100        # the first 100 neurons of a larger first layer
+CELL_SAMPLE = 48          # digits kept per cell of the confusion matrix
+
+
+# -- the book's published numbers ----------------------------------------------------------
+
+def book_numbers() -> list[dict]:
+    """The runs of ``book_numbers.json`` (the book's published accuracies and their settings)."""
+    text = (resources.files("digits.app") / "book_numbers.json").read_text(encoding="utf-8")
+    return json.loads(text)["runs"]
+
+
+def normal_layers(spec) -> str | None:
+    """A ``--layers`` description with its separators made single spaces, for comparing."""
+    return None if spec is None else " ".join(str(spec).replace(",", " ").split())
+
+
+def book_number(settings: dict) -> dict | None:
+    """The book's run whose settings all agree with ``settings``, or None.
+
+    ``settings`` names ``sizes`` or ``layers``, ``cost``, ``init``, ``eta``, ``lmbda``,
+    ``activation``, ``dropout``, ``expand`` and ``n_training``; a run of the book
+    matches when every setting it lists is equal (numbers to within 1e-9).
+    """
+    for entry in book_numbers():
+        if all(_same(settings.get(key), value) for key, value in entry["match"].items()):
+            return {"id": entry["id"], "published": entry["published"], "label": entry["label"]}
+    return None
+
+
+def _same(ours, theirs) -> bool:
+    if isinstance(theirs, bool) or isinstance(ours, bool):
+        return bool(ours) == theirs
+    if isinstance(theirs, (int, float)) and isinstance(ours, (int, float)):
+        return abs(ours - theirs) <= 1e-9
+    if isinstance(theirs, str) and isinstance(ours, str):
+        return normal_layers(ours) == normal_layers(theirs)
+    if isinstance(theirs, list) and isinstance(ours, (list, tuple)):
+        return list(ours) == theirs
+    return False
+
+
+# -- what the page shows, computed off the hot path ---------------------------------------
+
+def first_layer_weights(network) -> np.ndarray | None:
+    """A copy of the weights the pictures are drawn from: ``(pictures, height, width)``.
+
+    A fully connected layer on the 784 pixels gives its first :data:`MAX_PICTURES`
+    neurons' incoming weights as 28x28; a conv-pool layer its filters of the first
+    input channel.  None for a first layer of another kind.
+    """
+    layer = network.layers[0]
+    weights = layer.weights
+    if weights.ndim == 4:                                    # (filters, channels, k, k)
+        return np.array(weights[:MAX_PICTURES, 0], dtype=np.float32)
+    side = int(round(np.sqrt(weights.shape[1])))
+    if side * side != weights.shape[1]:
+        return None
+    return np.array(weights[:MAX_PICTURES], dtype=np.float32).reshape(-1, side, side)
+
+
+def pictures(weights: np.ndarray) -> dict:
+    """The page's form of :func:`first_layer_weights`: bytes 0-255, 128 for 0, each picture
+    scaled by its own largest |w|, as base64; with the scales."""
+    scale = np.abs(weights).reshape(len(weights), -1).max(axis=1)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = 128.0 + 127.0 * weights / scale[:, None, None]
+    pixels = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    return {"count": int(len(weights)), "height": int(weights.shape[1]),
+            "width": int(weights.shape[2]), "scales": [float(s) for s in scale],
+            "pixels": base64.b64encode(pixels.tobytes()).decode("ascii")}
+
+
+def copy_network(network):
+    """A network with the same layers and a copy of the weights, for another thread to use."""
+    from digits.nn.layers import from_description
+    from digits.nn.network import Network
+
+    layers = [from_description(layer.describe()) for layer in network.layers]
+    copy = Network(layers, cost=network.cost.name, dtype=network.dtype, initialise=False)
+    copy.weights = [w.copy() for w in network.weights]
+    copy.biases = [b.copy() for b in network.biases]
+    return copy
+
+
+def answers_and_confidences(network, data, chunk=500) -> tuple[np.ndarray, np.ndarray]:
+    """The digit ``network`` answers for each example of ``data`` and its confidence (the
+    answer's share of the ten outputs, as ``classify`` shows it)."""
+    from digits.nn.ensemble import answers_and_shares
+
+    answers, confidences = [], []
+    for start in range(0, len(data), chunk):
+        rows = data.inputs[start:start + chunk]
+        answer, share = answers_and_shares(network.feedforward(rows.T))
+        answers.append(answer)
+        confidences.append(share)
+    return np.concatenate(answers), np.concatenate(confidences)
+
+
+def confusion(labels, answers, confidences, sample=CELL_SAMPLE, seed=0) -> dict:
+    """The confusion matrix (``matrix[true][answer]``, counts) and each cell's digits.
+
+    Each cell keeps the indices of its examples, least confident first, at most
+    ``sample`` of them; a cell holding more keeps a random sample of that size (the
+    diagonal's thousands), drawn with a fixed seed.
+    """
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (labels, answers), 1)
+    rng = np.random.default_rng(seed)
+    cells = {}
+    for true in range(10):
+        for answer in range(10):
+            members = np.flatnonzero((labels == true) & (answers == answer))
+            if len(members) > sample:
+                members = np.sort(rng.choice(members, sample, replace=False))
+            order = np.argsort(confidences[members], kind="stable")
+            cells[(true, answer)] = [(int(i), float(confidences[i])) for i in members[order]]
+    return {"matrix": matrix.tolist(), "cells": cells}
+
+
+# -- the state the page reads -------------------------------------------------------------
+
+class WatchState:
+    """Everything the page shows, as plain data, behind one lock.
+
+    The training thread and the worker write it (each write swaps a reference and bumps
+    ``version``); the server's threads read it: :meth:`page_state` is the JSON of
+    ``GET /api/state``, encoded once per version, :meth:`weights` and :meth:`cell` the
+    larger pieces the page fetches when ``version`` says they changed.
+    """
+
+    def __init__(self, settings: dict, evaluation=None, evaluation_name="test", chapter6=False):
+        self._lock = threading.Lock()
+        self.version = 0
+        self.evaluation = evaluation
+        self._stop = None
+        self._encoded = (-1, b"")
+        self._pictures = None
+        self._cells = {}
+        book = book_number(settings)
+        self._state = {
+            "settings": {key: _plain(value) for key, value in settings.items()},
+            "book": book, "evaluation_name": evaluation_name, "chapter6": bool(chapter6),
+            "status": "starting", "message": "", "history": None, "progress": None,
+            "speed": {"layers": [], "samples": []}, "pictures": None, "confusion": None,
+        }
+
+    def _update(self, **changes):
+        with self._lock:
+            self._state.update(changes)
+            self.version += 1
+
+    def training(self, stop, layer_names):
+        """Training has begun; ``stop()`` ends it after the current mini-batch."""
+        self._stop = stop
+        self._update(status="training", speed={"layers": list(layer_names), "samples": []})
+
+    def progress(self, progress: dict):
+        self._update(progress=progress)
+
+    def speed(self, position: float, speeds):
+        """Add a learning-speed sample at ``position`` (epochs, fractional)."""
+        with self._lock:
+            samples = self._state["speed"]["samples"]
+            samples.append([round(position, 4)] + [float(s) for s in speeds])
+            del samples[:-2000]
+            self.version += 1
+
+    def epoch_done(self, history: dict):
+        self._update(history=history)
+
+    def set_pictures(self, epoch_position: float, pictures_: dict):
+        with self._lock:
+            self._pictures = dict(pictures_, position=epoch_position)
+            self._state["pictures"] = {"version": self.version + 1, "position": epoch_position,
+                                       "count": pictures_["count"]}
+            self.version += 1
+
+    def set_confusion(self, epoch: int, result: dict):
+        with self._lock:
+            self._cells = result["cells"]
+            self._state["confusion"] = {"epoch": epoch, "matrix": result["matrix"]}
+            self.version += 1
+
+    def finished(self, status: str, message: str):
+        self._update(status=status, message=message)
+
+    def problem(self, message: str):
+        """Say on the page that a piece of it could not be drawn (training goes on)."""
+        self._update(message=message)
+
+    def request_stop(self) -> bool:
+        """Ask the run to stop after its current mini-batch; False if it is not training."""
+        with self._lock:
+            if self._state["status"] != "training" or self._stop is None:
+                return False
+            self._state["status"] = "stopping"
+            self.version += 1
+        self._stop()
+        return True
+
+    # -- what the server sends --
+
+    def page_state(self) -> bytes:
+        """``GET /api/state``: the whole state but the pictures' pixels and the cells."""
+        with self._lock:
+            version, encoded = self._encoded
+            if version == self.version:
+                return encoded
+            state = dict(self._state, version=self.version)
+            speed = state["speed"]
+            state["speed"] = {"layers": speed["layers"], "samples": list(speed["samples"])}
+            version = self.version
+        encoded = json.dumps(state).encode()
+        with self._lock:
+            if self._encoded[0] < version:
+                self._encoded = (version, encoded)
+        return encoded
+
+    def weights(self) -> dict | None:
+        """``GET /api/weights``: the first layer's pictures (see :func:`pictures`)."""
+        with self._lock:
+            return self._pictures
+
+    def cell(self, true: int, answer: int) -> dict:
+        """``GET /api/cell``: the digits in one cell of the confusion matrix, as 28x28
+        bytes (0 black, 255 ink), with the network's answer and its confidence."""
+        with self._lock:
+            members = self._cells.get((true, answer), [])
+            confusion = self._state["confusion"]
+        count = confusion["matrix"][true][answer] if confusion else 0
+        digits = []
+        for index, confidence in members:
+            image = np.asarray(self.evaluation.inputs[index], dtype=np.float64)
+            pixels = np.clip(np.rint(255 * image), 0, 255).astype(np.uint8)
+            digits.append({"index": index, "answer": answer, "confidence": round(confidence, 4),
+                           "pixels": base64.b64encode(pixels.tobytes()).decode("ascii")})
+        return {"true": true, "answer": answer, "count": int(count), "shown": len(digits),
+                "epoch": confusion["epoch"] if confusion else None, "digits": digits}
+
+
+def _plain(value):
+    """A setting as JSON can hold it."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+class Worker:
+    """One daemon thread doing the page's slow jobs, the latest of each kind only.
+
+    :meth:`submit` never waits: a job of a kind already waiting replaces it (a newer
+    copy of the weights makes an older one pointless).
+    """
+
+    def __init__(self, report=None):
+        self._report = report or (lambda line: None)
+        self._pending = {}
+        self._order = deque()
+        self._condition = threading.Condition()
+        self._busy = False
+        self._thread = threading.Thread(target=self._work, name="watch worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, kind: str, job) -> None:
+        with self._condition:
+            if kind not in self._pending:
+                self._order.append(kind)
+            self._pending[kind] = job
+            self._condition.notify()
+
+    def idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every job to be done; True if they are."""
+        with self._condition:
+            return self._condition.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def _work(self):
+        while True:
+            with self._condition:
+                self._condition.wait_for(lambda: self._pending)
+                job = self._pending.pop(self._order.popleft())
+                self._busy = True
+            try:
+                job()
+            except Exception as error:      # a failed picture must never end training
+                self._report(f"the page's {type(error).__name__}: {error}")
+            finally:
+                with self._condition:
+                    self._busy = False
+                    self._condition.notify_all()
+
+
+# -- the callback ------------------------------------------------------------------------
+
+def layer_names(network) -> list[str]:
+    """``["hidden layer 1 (30)", "output layer (10)"]``: the page's name for each layer."""
+    names = []
+    count = len(network.layers)
+    for i, layer in enumerate(network.layers, start=1):
+        kind = "output layer" if i == count else f"hidden layer {i}"
+        what = (f"{layer.weights.shape[0]} filters" if layer.weights.ndim == 4
+                else f"{layer.n_out}")
+        names.append(f"{kind} ({what})")
+    return names
+
+
+class WatchCallback(Callback):
+    """Feeds a :class:`WatchState` from the training loop's moments (see the module's
+    docstring); the state's ``request_stop`` then stops the run."""
+
+    every_batches = EVERY_BATCHES
+
+    def __init__(self, state: WatchState, sample_seconds=SAMPLE_SECONDS):
+        self.state = state
+        self.sample_seconds = sample_seconds
+        self.worker = Worker(report=state.problem)
+        self._speeds = deque(maxlen=SPEED_SAMPLES)
+        self._epoch_started = self._last_sample = 0.0
+
+    def on_train_begin(self, run):
+        self.state.training(run.request_stop, layer_names(run.network))
+        self._send_pictures(run, position=float(run.epoch or 0))
+
+    def on_epoch_begin(self, run):
+        self._epoch_started = self._last_sample = time.perf_counter()
+        self._speeds.clear()
+
+    def on_batch_end(self, run):
+        self._speeds.append(run.learning_speeds())
+        now = time.perf_counter()
+        if now - self._last_sample < self.sample_seconds:
+            return
+        self._last_sample = now
+        self._publish(run, now - self._epoch_started)
+
+    def _publish(self, run, elapsed):
+        """Progress, learning speed and the weight pictures, ``elapsed`` seconds into the epoch."""
+        batch = max(run.batch, 1)
+        position = run.epoch - 1 + batch / run.batches_per_epoch
+        self.state.progress({
+            "epoch": run.epoch, "epochs": run.epochs, "batch": run.batch,
+            "batches_per_epoch": run.batches_per_epoch,
+            "images_per_second": round(batch * run.mini_batch_size / elapsed, 1) if elapsed > 0 else None,
+            "seconds_left": round(elapsed / batch * (run.batches_per_epoch - run.batch), 1),
+            "eta": run.eta})
+        speeds = [s for s in self._speeds if s]
+        if speeds:
+            self.state.speed(position, np.mean(np.array(speeds), axis=0))
+        self._send_pictures(run, position)
+
+    def on_epoch_end(self, run):
+        self._publish(run, run.history.seconds[-1])
+        self.state.epoch_done(_history_dict(run.history))
+        if self.state.evaluation is not None:
+            network, epoch = copy_network(run.network), run.epoch
+            self.worker.submit("confusion", lambda: self._confusion(network, epoch))
+
+    def on_train_end(self, run):
+        self._send_pictures(run, position=float(run.epoch))
+        if run.stopped:
+            self.state.finished("stopped", "stopped after mini-batch "
+                                f"{run.batch} of epoch {run.epoch}; the run is saved as at its end")
+        else:
+            self.state.finished("finished", "training finished")
+
+    def _send_pictures(self, run, position):
+        weights = first_layer_weights(run.network)
+        if weights is not None:
+            self.worker.submit("pictures", lambda: self.state.set_pictures(position, pictures(weights)))
+
+    def _confusion(self, network, epoch):
+        evaluation = self.state.evaluation
+        answers, confidences = answers_and_confidences(network, evaluation)
+        self.state.set_confusion(epoch, confusion(evaluation.labels, answers, confidences))
+
+
+def _history_dict(history) -> dict:
+    """A copy of the history's numbers (lists copied: the loop goes on appending)."""
+    return {key: list(value) if isinstance(value, list) else value
+            for key, value in history.to_dict().items()}
+
+
+# -- ``train --watch`` ---------------------------------------------------------------------
+
+def add_watch_arguments(parser) -> None:
+    """``--watch`` and ``--port`` (for ``train``)."""
+    parser.add_argument("--watch", action="store_true",
+                        help="serve a live page of the training on 127.0.0.1 (curves, the first "
+                             "layer's weights, learning speed, confusion matrix, a Stop button)")
+    parser.add_argument("--port", type=port_number, default=8001,
+                        help="with --watch: the page's port (0: any free port)")
+
+
+def port_number(text: str) -> int:
+    import argparse
+
+    if not (text.isdigit() and 0 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535 (0: any free port), "
+                                         f"got {text!r}")
+    return int(text)
+
+
+SETTING_NAMES = ("sizes", "layers", "activation", "init", "eta", "lmbda", "l1", "momentum",
+                 "mini_batch_size", "epochs", "dropout", "expand", "early_stopping", "schedule",
+                 "monitor", "validation", "dtype", "seed")
+
+
+def run_settings(args, network, n_training: int, description: str) -> dict:
+    """The settings the page shows (and matches against the book's runs)."""
+    settings = {name: getattr(args, name, None) for name in SETTING_NAMES}
+    settings["layers"] = normal_layers(settings["layers"])
+    settings.update(cost=network.cost.name, n_training=n_training, description=description)
+    return settings
+
+
+class Watcher:
+    """A running page: its state, the callback feeding it and the server showing it."""
+
+    def __init__(self, state, callback, server):
+        self.state, self.callback, self.server = state, callback, server
+
+    @property
+    def url(self) -> str:
+        return self.server.url()
+
+    def close(self, wait=5.0) -> None:
+        """Let the worker finish its last jobs (at most ``wait`` seconds), then stop serving."""
+        self.callback.worker.idle(wait)
+        self.server.stop()
+
+
+def start_watching(args, network, description, evaluation, evaluation_name, chapter6,
+                   n_training, host="127.0.0.1") -> Watcher:
+    """Start the page for a ``train`` command's run; feed it with ``watcher.callback``."""
+    from digits.app.watch_server import watch_server
+
+    settings = run_settings(args, network, n_training, description)
+    state = WatchState(settings, evaluation, evaluation_name, chapter6)
+    server = watch_server(state, host, args.port).start()
+    return Watcher(state, WatchCallback(state), server)
