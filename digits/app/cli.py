@@ -24,6 +24,7 @@ COMMANDS = {
     "classify": ("digits.app.commands.classify", "read the digit in each picture with a trained network"),
     "draw": ("digits.app.commands.draw", "draw a digit with the mouse and watch the network read it"),
     "serve": ("digits.app.commands.serve", "a page in the browser to draw a digit and watch the network read it"),
+    "compare": ("digits.app.commands.compare", "saved runs' per-epoch curves on the same axes, the settings that differ named"),
 }
 
 
