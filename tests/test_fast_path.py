@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from digits.nn import activations, costs
+from digits.nn.callbacks import Callback
 from digits.nn.dataset import DataSet
 from digits.nn.network import Network
 from digits.system.threads import blas_thread_control, blas_thread_count, blas_threads
@@ -136,13 +137,14 @@ def test_float32_images_give_a_float64_network_the_same_answers_as_float64_image
 def test_training_runs_on_one_blas_thread_and_restores_the_setting():
     seen = []
 
-    def progress(batches):
-        for batch in batches:
+    class CountThreads(Callback):
+        every_batches = 1
+
+        def on_batch_end(self, run):
             seen.append(blas_thread_count())
-            yield batch
 
     data = random_data(np.random.default_rng(12), 40, 5, 2)
     with blas_threads(2):
-        Network([5, 3, 2], seed=0).SGD(data, 2, 10, 1.0, progress=progress)
+        Network([5, 3, 2], seed=0).SGD(data, 2, 10, 1.0, callbacks=[CountThreads()])
         assert blas_thread_count() == 2
     assert seen and all(count == 1 for count in seen)

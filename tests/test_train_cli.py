@@ -1,6 +1,7 @@
 """`python -m digits train` as a user runs it: real processes, real files."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -124,17 +125,66 @@ def test_early_stopping_reports_the_epoch_it_kept(tmp_path, mnist_data_dir):
     assert network.evaluate(load_data(mnist_data_dir)[1]) == validation[best - 1]
 
 
-def test_ctrl_c_stops_cleanly_and_saves_nothing(tmp_path, mnist_data_dir, ctrl_c_as_in_a_terminal):
+def start_training(model, data_dir, preexec_fn, *flags):
+    """``digits train`` in a process of its own, once it has printed its first line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digits", "train", "--data", str(data_dir), "--model", str(model),
+         "--quiet", *map(str, flags)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+    assert process.stdout.readline().startswith("Training")
+    return process
+
+
+def test_ctrl_c_stops_after_the_mini_batch_and_saves_the_network(tmp_path, mnist_data_dir,
+                                                                  ctrl_c_as_in_a_terminal, mnist):
     model = tmp_path / "net.npz"
     model.write_bytes(b"the old model")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "digits", "train", "--data", str(mnist_data_dir),
-         "--model", str(model), "--epochs", "30", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=ctrl_c_as_in_a_terminal)
+    process = start_training(model, mnist_data_dir, ctrl_c_as_in_a_terminal, "--epochs", 30)
     try:
-        assert process.stdout.readline().startswith("Training")
-        time.sleep(0.5)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Ctrl-C: stopping after this mini-batch" in stderr and "Traceback" not in stderr
+    stopped = re.search(r"Stopped by Ctrl-C in epoch (\d+); saving the weights as they were when it "
+                        r"stopped", stdout)
+    assert stopped and f"Saved the network to {model}" in stdout
+    assert int(stopped.group(1)) < 30
+    network, _ = model_file.load(model)
+    assert network.accuracy(mnist[2][:1000]) > 0.5
+    assert json.loads(model.with_suffix(".json").read_text())["epochs_run"] == int(stopped.group(1))
+
+
+def test_ctrl_c_in_a_chapter_6_run_saves_the_best_validation_epoch(tmp_path, mnist_data_dir,
+                                                                   ctrl_c_as_in_a_terminal):
+    model = tmp_path / "net.npz"
+    process = start_training(model, mnist_data_dir, ctrl_c_as_in_a_terminal, "--layers", "conv4 softmax",
+                             "--epochs", 5)
+    try:
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "saving the weights of epoch 1, the best validation epoch" in stdout
+    assert "Epoch 1: validation" in stdout and f"Saved the network to {model}" in stdout
+    model_file.load(model)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_saves_nothing(tmp_path, mnist_data_dir, ctrl_c_as_in_a_terminal):
+    model = tmp_path / "net.npz"
+    model.write_bytes(b"the old model")
+    # A convolutional network: after the first Ctrl-C it measures 20,000 images, for
+    # seconds, and the second one comes in while it does.
+    process = start_training(model, mnist_data_dir, ctrl_c_as_in_a_terminal, "--layers", "conv20 softmax",
+                             "--epochs", 5)
+    try:
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from digits.nn.dataset import DataSet
+from digits.nn.dataset import DataSet, Examples
 from digits.system.errors import UsageError
 
 # (rows, columns) each copy is moved by: none, up, down, left, right.
@@ -26,8 +26,8 @@ SIDE = 28
 
 def shift_images(images, rows, columns, out):
     """``images`` (n, 784) moved by ``rows`` down and ``columns`` right, into ``out`` (n, 784)."""
-    source = images.reshape(-1, SIDE, SIDE)
-    target = out.reshape(-1, SIDE, SIDE)
+    source = images.reshape(-1, SIDE, SIDE)                 # (n, 28, 28)
+    target = out.reshape(-1, SIDE, SIDE)                    # (n, 28, 28)
     target.fill(0)
     dst_r = slice(max(rows, 0), SIDE + min(rows, 0))
     src_r = slice(max(-rows, 0), SIDE + min(-rows, 0))
@@ -37,17 +37,23 @@ def shift_images(images, rows, columns, out):
     return out
 
 
-class ExpandedDataSet:
+class ExpandedDataSet(Examples):
     """``base`` (MNIST training images) and its four one-pixel shifts, made on demand."""
 
     def __init__(self, base: DataSet):
-        if base.inputs.shape[1] != SIDE * SIDE:
-            raise UsageError(f"expanding shifts 28x28 images; these have {base.inputs.shape[1]} pixels")
+        if base.n_inputs != SIDE * SIDE:
+            raise UsageError(f"expanding shifts 28x28 images; these have {base.n_inputs} pixels")
         self.base = base
         self.n_out = base.n_out
-        self.n_inputs = base.inputs.shape[1]
-        self.dtype = base.inputs.dtype
         self.labels = np.tile(base.labels, len(SHIFTS))
+
+    @property
+    def n_inputs(self) -> int:
+        return self.base.n_inputs
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.base.dtype
 
     def __len__(self) -> int:
         return len(SHIFTS) * len(self.base)
@@ -63,11 +69,12 @@ class ExpandedDataSet:
         indices = np.asarray(indices)
         n = len(self.base)
         images, shifts = indices % n, indices // n
-        np.take(self.base.inputs, images, axis=0, out=out, mode="clip")
+        self.base.gather(images, out=out)
         for kind in range(1, len(SHIFTS)):
             rows = np.flatnonzero(shifts == kind)
             if len(rows):
-                out[rows] = shift_images(out[rows], *SHIFTS[kind], out=np.empty((len(rows), self.n_inputs), out.dtype))
+                moved = np.empty((len(rows), self.n_inputs), out.dtype)          # (rows, 784)
+                out[rows] = shift_images(out[rows], *SHIFTS[kind], out=moved)
         return out
 
     def chunk(self, start, stop) -> np.ndarray:

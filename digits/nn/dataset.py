@@ -18,8 +18,53 @@ import numpy as np
 from digits.system.errors import UsageError
 
 
+class Examples:
+    """What training and evaluation read from a set of labelled examples.
+
+    ``len(examples)`` examples of ``n_inputs`` numbers of type ``dtype`` each, their
+    int ``labels`` and their desired outputs ``targets()`` (n, n_out).  Training copies
+    them a few hundred at a time with :meth:`gather` (in a shuffled order), evaluation
+    reads them in order with :meth:`chunk`.  :class:`DataSet` holds them in one array;
+    the expanded data (:class:`digits.data.expand.ExpandedDataSet`) makes shifted
+    copies of its images as they are asked for.
+    """
+
+    labels: np.ndarray
+    n_out: int
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def n_inputs(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def dtype(self) -> np.dtype:
+        raise NotImplementedError
+
+    def targets(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def gather(self, indices, out) -> np.ndarray:
+        """Examples ``indices`` as rows of ``out``, (len(indices), n_inputs); returns ``out``."""
+        raise NotImplementedError
+
+    def chunk(self, start, stop) -> np.ndarray:
+        """Examples ``start`` to ``stop`` as rows, (stop - start, n_inputs)."""
+        raise NotImplementedError
+
+
+def as_dataset(data, n_out) -> Examples | None:
+    """``data`` as :class:`Examples`: unchanged if it is, the arrays behind the book's list
+    of ``(x, y)`` pairs if not (see :meth:`DataSet.from_pairs`); None stays None."""
+    if data is None or isinstance(data, Examples):
+        return data
+    return DataSet.from_pairs(data, n_out=n_out)
+
+
 @dataclass(frozen=True, eq=False)
-class DataSet:
+class DataSet(Examples):
     """``n`` examples: ``inputs`` of shape ``(n, n_in)`` and int ``labels`` of shape ``(n,)``.
 
     A row of ``inputs`` is one example; ``inputs.T`` is the book's matrix whose
@@ -40,6 +85,22 @@ class DataSet:
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.inputs.shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.inputs.dtype
+
+    def gather(self, indices, out) -> np.ndarray:
+        # mode="clip" only tells np.take it needs no bounds check (the indices are a
+        # permutation), so it writes straight into ``out`` without a buffer.
+        return np.take(self.inputs, indices, axis=0, out=out, mode="clip")
+
+    def chunk(self, start, stop) -> np.ndarray:
+        return self.inputs[start:stop]
 
     def __repr__(self) -> str:
         return (f"DataSet({len(self)} examples of {self.inputs.shape[1]} {self.inputs.dtype} "

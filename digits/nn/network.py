@@ -29,12 +29,13 @@ from __future__ import annotations
 import numpy as np
 
 from digits.nn import costs as costs_module
-from digits.nn.dataset import DataSet
+from digits.nn import training
+from digits.nn.dataset import DataSet, Examples, as_dataset
 from digits.system.errors import UsageError
 from digits.system.memory import check_memory
 from digits.nn.layers import ConvPool, FullyConnected, Layer, Softmax
 from digits.system.threads import blas_threads
-from digits.nn.training import SCHEDULES, GradientDescent, History, check_hyperparameters, sgd
+from digits.nn.training import SCHEDULES, History, check_hyperparameters
 
 __all__ = ["Network", "History", "FullyConnected", "Softmax", "ConvPool", "SCHEDULES"]
 
@@ -108,6 +109,7 @@ class Network:
         self.dtype = dtype
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.update_rule = None        # update_mini_batch's rule, see there
         if initialise:
             check_memory(self.parameter_count() * dtype.itemsize * 2, f"a {self.sizes} network's weights")
             self.initialise()
@@ -216,15 +218,43 @@ class Network:
             a = layer.forward(a, ws)
         return a
 
-    # -- stochastic gradient descent ------------------------------------------------------
+    # -- stochastic gradient descent: the book's entry points ------------------------------
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, **options):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, test_data=None,
+            evaluation_data=None, monitor_evaluation_cost=False, monitor_evaluation_accuracy=None,
+            monitor_training_cost=False, monitor_training_accuracy=False, early_stopping_n=0,
+            validation_data=None, callbacks=(), resume=None, **options):
         """Train by mini-batch stochastic gradient descent; return a :class:`History`.
 
-        See :func:`digits.nn.training.sgd` for every option (regularisation, momentum,
-        monitoring, early stopping, the eta schedule, checkpoints).
+        The book's arguments (chapters 1 and 3's ``network.py``/``network2.py``), run by
+        :func:`digits.nn.training.sgd`.  ``test_data`` (chapter 1) or ``evaluation_data``
+        is evaluated after each epoch (its accuracy by default); ``validation_data`` is
+        what early stopping watches.  ``options`` are the rest of this project's
+        settings: ``l1``, ``momentum`` and ``schedule`` (see :class:`training.Settings`),
+        ``monitor_validation_accuracy`` and ``keep_best_validation`` (see
+        :class:`training.Monitoring`).  ``callbacks`` (:mod:`digits.nn.callbacks`) hear
+        of every moment of the run; ``resume`` goes on from a checkpoint.
         """
-        return sgd(self, training_data, epochs, mini_batch_size, eta, **options)
+        if test_data is not None and evaluation_data is not None:
+            raise UsageError("give test_data or evaluation_data, not both")
+        evaluation = evaluation_data if evaluation_data is not None else test_data
+        settings = {key: options.pop(key) for key in ("l1", "momentum", "schedule") if key in options}
+        watch = {key: options.pop(key) for key in ("monitor_validation_accuracy", "keep_best_validation")
+                 if key in options}
+        callbacks = list(callbacks) + training.callbacks_from_functions(options)
+        if options:
+            raise TypeError(f"SGD() got an unexpected keyword argument {next(iter(options))!r}")
+        settings = training.Settings(epochs, mini_batch_size, eta, lmbda,
+                                     early_stopping_n=early_stopping_n, seed=self.seed, **settings)
+        monitoring = training.Monitoring(
+            evaluation_data=evaluation, validation_data=validation_data,
+            evaluation_cost=monitor_evaluation_cost,
+            evaluation_accuracy=(evaluation is not None if monitor_evaluation_accuracy is None
+                                 else monitor_evaluation_accuracy),
+            training_cost=monitor_training_cost, training_accuracy=monitor_training_accuracy,
+            validation_accuracy=watch.get("monitor_validation_accuracy", False),
+            keep_best_validation=watch.get("keep_best_validation", False))
+        return training.sgd(self, training_data, settings, monitoring, callbacks, resume)
 
     def update_mini_batch(self, x, y, eta, lmbda=0.0, l1=0.0, n=1, momentum=0.0):
         """One step of gradient descent on the mini-batch whose examples are the columns of x, y.
@@ -236,15 +266,19 @@ class Network:
             b -> b - (eta/m) Σ_x ∂C_x/∂b
 
         Biases are not regularised.  With momentum μ each parameter keeps a velocity
-        (chapter 3): ``v -> μ v - (eta/m) Σ ∂C_x/∂w`` and then ``w -> w + v``.  The
-        rule itself is :class:`digits.nn.training.GradientDescent`.
+        (chapter 3): ``v -> μ v - (eta/m) Σ ∂C_x/∂w`` and then ``w -> w + v``; the rule
+        (:class:`digits.nn.training.GradientDescent`) is kept in ``self.update_rule``
+        so that the velocities go on from one call to the next with the same settings.
         """
         x, y = self._as_columns(x, y)
-        rule = getattr(self, "_rule", None)
-        if rule is None or rule.settings() != (eta, lmbda, l1, n, momentum):
-            rule = self._rule = GradientDescent(self, eta, lmbda, l1, n, momentum)
+        settings = (eta, lmbda, l1, n, momentum)
+        rule = self.update_rule
+        if rule is None or (rule.eta, rule.lmbda, rule.l1, rule.n, rule.momentum) != settings:
+            rule = self.update_rule = training.GradientDescent(self, *settings)
         workspaces = [layer.workspace(x.shape[1], True) for layer in self.layers]
-        self.gradient_step(workspaces, x, y, rule, self.rng)
+        training.train_step(self, workspaces, x, y, rule, self.rng)
+
+    # -- the two passes -------------------------------------------------------------------
 
     def backprop(self, x, y):
         """The gradient of the cost summed over a mini-batch: ``(nabla_b, nabla_w)``.
@@ -270,20 +304,6 @@ class Network:
         self.backward_pass(workspaces, y, scale=1.0)
         return [ws.nabla_b for ws in workspaces], [ws.nabla_w for ws in workspaces]
 
-    # -- the three steps of one mini-batch, in arrays made once --------------------------
-
-    def gradient_step(self, workspaces, x, y, rule, rng):
-        """:meth:`update_mini_batch` in the layers' workspaces: forward, backward, update.
-
-        The output error δ^L is multiplied by eta/m before it is propagated back, so
-        every δ, and with them nabla_b and nabla_w, already carries the step's factor
-        eta/m: multiplying the ``(10, m)`` δ costs far less than multiplying the
-        ``(30, 784)`` gradient, and the sums are the same.
-        """
-        self.forward_pass(workspaces, x, rng)
-        self.backward_pass(workspaces, y, scale=rule.eta / x.shape[1])
-        rule.update(workspaces)
-
     def forward_pass(self, workspaces, x, rng):
         """Feedforward keeping every layer's z and a in its workspace (eq. 25).
 
@@ -297,8 +317,11 @@ class Network:
     def backward_pass(self, workspaces, y, scale):
         """BP1-BP4 (see :meth:`backprop`) into each workspace's ``nabla_b`` and ``nabla_w``.
 
-        Every δ is multiplied by ``scale``, and so are the gradients: ``scale`` is 1
-        for :meth:`backprop` and eta/m for a gradient step.
+        The output error δ^L is multiplied by ``scale`` before it goes back, so every δ,
+        and each workspace's ``nabla_b`` and ``nabla_w``, hold ``scale`` times the
+        gradient summed over the mini-batch: ``scale`` is 1 for :meth:`backprop`, and
+        eta/m in a training step (:func:`digits.nn.training.train_step`), where the
+        two arrays then hold the step itself.
         """
         output, out = self.layers[-1], workspaces[-1]
         delta = self.cost.delta(out.z, out.a, y, output.activation,
@@ -383,11 +406,9 @@ class Network:
         for start in range(0, len(data), size):
             if isinstance(data, np.ndarray):
                 chunk = data[start:start + size]
-            elif hasattr(data, "gather"):
-                chunk = data.chunk(start, start + size)
             else:
-                chunk = data.inputs[start:start + size]
-            chunk = np.asarray(chunk, dtype=self.dtype)
+                chunk = data.chunk(start, start + size)
+            chunk = np.asarray(chunk, dtype=self.dtype)                  # (size, n_in)
             yield start, self._feedforward(chunk.T, cache=True)
 
     def _as_columns(self, x, y):
@@ -399,12 +420,8 @@ class Network:
             raise UsageError(f"y must hold {self.sizes[-1]} outputs per column, got shape {y.shape}")
         return x, y
 
-    def _as_dataset(self, data):
-        if data is None:
-            return None
-        if isinstance(data, DataSet) or hasattr(data, "gather"):
-            return data
-        return DataSet.from_pairs(data, n_out=self.sizes[-1])
+    def _as_dataset(self, data) -> Examples | None:
+        return as_dataset(data, self.sizes[-1])
 
     check_hyperparameters = staticmethod(check_hyperparameters)
 

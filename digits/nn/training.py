@@ -1,12 +1,19 @@
 """Stochastic gradient descent: the training loop, apart from the network it trains.
 
 :func:`sgd` is what ``Network.SGD`` runs, for the fully connected networks of
-chapters 1-3 and the convolutional ones of chapter 6 alike: each epoch shuffles the
-training data, cuts it into mini-batches and takes one gradient step per mini-batch
-(:meth:`digits.nn.network.Network.gradient_step`), then measures what it was asked to
-monitor.  The update rule, with its regularisation and momentum, is its own small
-object, :class:`GradientDescent`; early stopping and the eta schedule are here too,
-written once for every kind of network.
+chapters 1-3 and the convolutional ones of chapter 6 alike.  It reads like the book's
+``network2.py``::
+
+    for each epoch:
+        shuffle the training data and cut it into mini-batches of m
+        for each mini-batch:  forward pass, backward pass, update    (train_step)
+        measure what was asked (Monitor), keep the best validation epoch and stop
+        early or halve eta (BestValidation, EarlyStopping)
+
+Everything else a run does is a :class:`~digits.nn.callbacks.Callback` told of each
+moment through one :class:`Run`: the command line's epoch lines and progress bar,
+checkpoints (``digits.store.checkpoint``), a live page.  The update rule, with its
+regularisation and momentum, is its own small object, :class:`GradientDescent`.
 
 Training takes thousands of small steps per epoch, so the loop keeps its arrays: each
 layer's workspace is made once per run and reused (:mod:`digits.nn.layers`), and the
@@ -22,15 +29,17 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from digits.nn.dataset import DataSet
-from digits.system.errors import UsageError
+from digits.nn.dataset import Examples, as_dataset
+from digits.nn.hyperparameters import SCHEDULES, check_run
+from digits.system.errors import DigitsError, UsageError
 from digits.system.threads import blas_threads
 
-SCHEDULES = ("halve",)
+__all__ = ["sgd", "Settings", "Monitoring", "Run", "History", "GradientDescent", "TrainingState",
+           "Diverged", "SCHEDULES", "train_step"]
 
 
 @dataclass
@@ -40,7 +49,8 @@ class History:
     Accuracies are counts of correctly classified examples, as in the book; divide by
     ``n_evaluation``, ``n_validation`` or ``n_training`` for a fraction.  The
     validation figures are the ones early stopping uses; the evaluation (usually
-    test) figures choose nothing.
+    test) figures choose nothing.  ``stopped`` is True when the run was asked to stop
+    (:meth:`Run.request_stop`); its last epoch may then be a part of one.
     """
 
     n_training: int = 0
@@ -55,6 +65,7 @@ class History:
     seconds: list = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    stopped: bool = False
 
     @property
     def epochs(self) -> int:
@@ -69,17 +80,72 @@ class History:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def plot(self, title="", evaluation_name="evaluation"):
+        """A matplotlib Figure of what was monitored, a panel each (Jupyter shows it inline)."""
+        from digits.nn.history_plot import history_figure
+
+        return history_figure(self, title, evaluation_name)
+
     @classmethod
     def from_dict(cls, data: dict) -> "History":
         known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
         return cls(**known)
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one run of stochastic gradient descent (``seed``: the network's)."""
+
+    epochs: int
+    mini_batch_size: int
+    eta: float
+    lmbda: float = 0.0
+    l1: float = 0.0
+    momentum: float = 0.0
+    early_stopping_n: int = 0
+    schedule: str | None = None
+    seed: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """What is measured after each epoch, and on which data.
+
+    ``evaluation_data`` (the book's ``test_data`` or ``evaluation_data``) gets its
+    accuracy and, if asked, its cost; ``training_cost`` and ``training_accuracy``
+    measure the training data; ``validation_accuracy`` measures ``validation_data``
+    each epoch, and ``keep_best_validation`` ends the run with the weights of its best
+    epoch (the book's chapter 6 reports the test accuracy there).
+    """
+
+    evaluation_data: Examples | None = None
+    validation_data: Examples | None = None
+    evaluation_cost: bool = False
+    evaluation_accuracy: bool = False
+    training_cost: bool = False
+    training_accuracy: bool = False
+    validation_accuracy: bool = False
+    keep_best_validation: bool = False
+
+
+class Diverged(DigitsError):
+    """Training stopped because the weights or the cost stopped being finite numbers."""
+
+    def __init__(self, epoch, what):
+        self.epoch, self.what = epoch, what
+        super().__init__(f"training diverged in epoch {epoch}: {what} stopped being finite numbers "
+                         f"(NaN or infinity)")
+
+
 class GradientDescent:
     """The update rule of chapters 1 and 3, for gradients already multiplied by eta/m.
 
-    Each layer's workspace holds ``nabla_w`` = (eta/m) Σ_x ∂C_x/∂w (and likewise
-    ``nabla_b``), so with the training set's size n::
+    :func:`train_step` leaves in each layer's workspace ``nabla_w`` = (eta/m) Σ_x ∂C_x/∂w
+    (and likewise ``nabla_b``): the gradient of the mini-batch times the step's factor,
+    see :meth:`digits.nn.network.Network.backward_pass`.  With the training set's size n::
 
         w -> (1 - eta*lmbda/n) w - (eta*l1/n) sgn(w) - nabla_w       (eqs. 93 and 98)
         b -> b - nabla_b
@@ -98,11 +164,12 @@ class GradientDescent:
                                for layer in network.layers]
         self._signs = [None] * len(network.layers)
 
-    def settings(self):
-        return (self.eta, self.lmbda, self.l1, self.n, self.momentum)
+    def __repr__(self) -> str:
+        return (f"GradientDescent(eta={self.eta:g}, lmbda={self.lmbda:g}, l1={self.l1:g}, "
+                f"n={self.n}, momentum={self.momentum:g})")
 
     def update(self, workspaces):
-        eta, lmbda, l1, n, momentum = self.settings()
+        eta, lmbda, l1, n, momentum = self.eta, self.lmbda, self.l1, self.n, self.momentum
         for i, (layer, ws) in enumerate(zip(self.network.layers, workspaces)):
             w, b = layer.weights, layer.biases
             if lmbda:
@@ -124,6 +191,35 @@ class GradientDescent:
             else:
                 w -= ws.nabla_w
                 b -= ws.nabla_b
+
+    def velocity_copies(self):
+        if self.velocities is None:
+            return None
+        return [(v_w.copy(), v_b.copy()) for v_w, v_b in self.velocities]
+
+    def restore_velocities(self, saved):
+        if saved is None:
+            return
+        if self.velocities is None:
+            raise UsageError("the checkpoint has momentum's velocities but this run has no momentum")
+        for (v_w, v_b), (saved_w, saved_b) in zip(self.velocities, saved):
+            np.copyto(v_w, saved_w)
+            np.copyto(v_b, saved_b)
+
+
+def train_step(network, workspaces, x, y, rule, rng):
+    """One step of gradient descent on the mini-batch ``x`` (n_in, m), ``y`` (n_out, m).
+
+    Forward pass (eq. 25, dropout drawn from ``rng``), backward pass (BP1-BP4) and the
+    update (:class:`GradientDescent`).  The output error δ^L is multiplied by eta/m
+    before it is propagated back, so every δ, and with them ``nabla_b`` and
+    ``nabla_w``, already carries the step's factor eta/m: multiplying the ``(10, m)``
+    δ costs far less than multiplying the ``(30, 784)`` gradient, and the sums are the
+    same.
+    """
+    network.forward_pass(workspaces, x, rng)
+    network.backward_pass(workspaces, y, scale=rule.eta / x.shape[1])
+    rule.update(workspaces)
 
 
 @dataclass
@@ -147,168 +243,304 @@ class TrainingState:
     best_parameters: list | None = None
 
 
+class Run:
+    """One training run as the callbacks see it (:mod:`digits.nn.callbacks`).
+
+    ``network``, ``settings`` (:class:`Settings`), ``history`` (:class:`History`);
+    where the loop is: ``epoch`` (from 1) of ``epochs``, ``batch`` (mini-batches done
+    in this epoch) of ``batches_per_epoch``; ``mini_batch_size``, ``n_training`` and
+    ``eta`` (the current learning rate, which the halve schedule changes).
+    :meth:`request_stop` ends the run after the current mini-batch; ``stopped`` says
+    it was asked.
+    """
+
+    def __init__(self, network, settings, history, n_training, rule, best):
+        self.network, self.settings, self.history = network, settings, history
+        self.epochs, self.epoch, self.batch = settings.epochs, 0, 0
+        self.mini_batch_size = min(settings.mini_batch_size, n_training)
+        self.n_training = n_training
+        self.batches_per_epoch = -(-n_training // self.mini_batch_size)
+        self.stopped = False
+        self.rule, self.best = rule, best
+        self.last_workspaces = None
+
+    def __repr__(self) -> str:
+        return (f"Run(epoch {self.epoch} of {self.epochs}, mini-batch {self.batch} of "
+                f"{self.batches_per_epoch}, eta {self.eta:g}{', stopped' if self.stopped else ''})")
+
+    @property
+    def eta(self) -> float:
+        return self.rule.eta
+
+    @property
+    def epoch_finished(self) -> bool:
+        """True once every mini-batch of ``epoch`` is done (False in an epoch cut short by a stop)."""
+        return self.batch == self.batches_per_epoch
+
+    def request_stop(self) -> None:
+        """End the run after the current mini-batch, as if it were the last."""
+        self.stopped = True
+
+    def learning_speeds(self) -> list:
+        """Chapter 5's speed of learning of each layer, for the last mini-batch.
+
+        For layer l (``layers[l - 1]``, the first hidden layer first) the Euclidean
+        length ||∂C/∂b^l||₂ of the gradient of the cost with respect to that layer's
+        biases, where C is the mean cost over the m examples of the mini-batch:
+        ∂C/∂b^l = (1/m) Σ_x ∂C_x/∂b^l = (1/m) Σ_x δ^l_x, the book's ||δ^l|| (regularisation
+        does not touch biases).  A convolutional layer's shared biases are one per
+        feature map.  The workspaces hold (eta/m) Σ_x ∂C_x/∂b^l, so this is their length
+        divided by eta: nothing is computed unless it is called.  Empty before the first
+        mini-batch.
+        """
+        if self.last_workspaces is None:
+            return []
+        return [float(np.linalg.norm(ws.nabla_b.astype(np.float64).ravel())) / self.rule.eta
+                for ws in self.last_workspaces]
+
+    def state(self) -> TrainingState:
+        """The run after epoch ``epoch``, for a checkpoint (:class:`TrainingState`)."""
+        return TrainingState(self.epoch, _parameters(self.network), self.rule.velocity_copies(),
+                             self.network.rng.bit_generator.state, self.eta, self.history,
+                             self.best.accuracy, self.best.stalled, self.best.parameters)
+
+
+class Monitor:
+    """After each epoch: the costs and accuracies :class:`Monitoring` asks for, into the History."""
+
+    def __init__(self, monitoring, training, lmbda, l1):
+        self.monitoring, self.training, self.lmbda, self.l1 = monitoring, training, lmbda, l1
+
+    def measure(self, run):
+        watch, network, history = self.monitoring, run.network, run.history
+        n, evaluation = run.n_training, watch.evaluation_data
+        if watch.training_cost:
+            history.training_cost.append(network.total_cost(self.training, self.lmbda, self.l1, n))
+        if watch.training_accuracy:
+            history.training_accuracy.append(network.evaluate(self.training))
+        if watch.evaluation_cost:
+            history.evaluation_cost.append(network.total_cost(evaluation, self.lmbda, self.l1, n))
+        if watch.evaluation_accuracy:
+            history.evaluation_accuracy.append(network.evaluate(evaluation))
+
+
+class BestValidation:
+    """The validation accuracy of each epoch, and the weights of the best one.
+
+    ``accuracy`` is the best so far (a count), ``stalled`` the epochs since it,
+    ``parameters`` its weights (kept when ``keep`` is True); they go into checkpoints.
+    """
+
+    def __init__(self, validation_data, measure, keep):
+        self.data, self.measuring, self.keeping = validation_data, measure, keep
+        self.accuracy, self.stalled, self.parameters = -1, 0, None
+
+    def measure(self, run):
+        if not self.measuring:
+            return
+        accuracy = run.network.evaluate(self.data)
+        run.history.validation_accuracy.append(accuracy)
+        if not self.keeping:
+            return
+        if accuracy > self.accuracy:
+            self.accuracy, self.stalled = accuracy, 0
+            run.history.best_epoch = run.epoch
+            self.parameters = _parameters(run.network)
+        else:
+            self.stalled += 1
+
+    def restore(self, network):
+        """Put the best epoch's weights back (nothing if none were kept)."""
+        if self.parameters is not None:
+            _set_parameters(network, self.parameters)
+
+
+class EarlyStopping:
+    """The book's no-improvement-in-N: stop when validation accuracy has not improved for
+    N epochs, or with the halve schedule, halve eta instead and stop once it has fallen
+    to 1/128 of its start."""
+
+    def __init__(self, n, schedule, start_eta):
+        self.n, self.schedule, self.start_eta = n, schedule, start_eta
+
+    def should_stop(self, run) -> bool:
+        best = run.best
+        if not self.n or best.stalled < self.n:
+            return False
+        if self.schedule == "halve":
+            run.rule.eta, best.stalled = run.rule.eta / 2, 0
+            return run.rule.eta <= self.start_eta / 128
+        return True
+
+
+class Callbacks:
+    """The callbacks of a run, told of each moment in the order they were given."""
+
+    def __init__(self, callbacks):
+        self.all = list(callbacks)
+        self.per_batch = [(c, c.every_batches) for c in self.all if c.every_batches]
+
+    def tell(self, moment, run):
+        for callback in self.all:
+            getattr(callback, moment)(run)
+
+
+def sgd(network, training_data, settings: Settings, monitoring: Monitoring = Monitoring(),
+        callbacks=(), resume: TrainingState | None = None):
+    """Train ``network`` by mini-batch stochastic gradient descent; return a :class:`History`.
+
+    Each epoch shuffles ``training_data`` (a :class:`~digits.nn.dataset.DataSet`, an
+    :class:`~digits.data.expand.ExpandedDataSet` or the book's list of pairs), cuts it
+    into mini-batches of ``settings.mini_batch_size`` and takes one gradient step per
+    mini-batch (:func:`train_step`), then measures what ``monitoring`` asks.
+
+    Regularisation (chapter 3): ``lmbda`` is the L2 parameter λ and ``l1`` the L1
+    parameter, both scaled by the training set's size n; ``momentum`` μ in [0, 1).
+    Early stopping: with ``early_stopping_n = N`` training stops when the validation
+    accuracy has not improved for N epochs, and the best epoch's weights are restored;
+    with ``schedule="halve"`` each such stall halves eta instead, until it has fallen to
+    1/128 of its start.  ``callbacks`` (:mod:`digits.nn.callbacks`) hear of every moment;
+    ``resume`` (a :class:`TrainingState`) goes on from a checkpoint.
+    ``history.seconds`` holds each epoch's training time, evaluation excluded.
+    Raises :class:`Diverged` when the weights or a monitored cost stop being finite.
+    """
+    training, run, monitor, stopping = _start(network, training_data, settings, monitoring, resume)
+    callbacks = Callbacks(callbacks)
+    shuffled = ShuffledBatches(training, run.mini_batch_size, network.dtype)
+    workspaces = _workspaces(network, run.n_training, run.mini_batch_size)
+    callbacks.tell("on_train_begin", run)
+    for run.epoch in range(run.epoch + 1, settings.epochs + 1):
+        if run.stopped:
+            break
+        run.batch = 0
+        callbacks.tell("on_epoch_begin", run)
+        started = time.perf_counter()
+        _train_epoch(run, shuffled, workspaces, callbacks.per_batch)
+        run.history.seconds.append(time.perf_counter() - started)
+        run.history.eta.append(run.eta)
+        monitor.measure(run)
+        _check_finite(run)
+        run.best.measure(run)
+        done = stopping.should_stop(run)
+        if done:
+            run.history.stopped_early = run.epoch < settings.epochs
+        callbacks.tell("on_epoch_end", run)
+        if done:
+            break
+    run.best.restore(network)
+    run.history.stopped = run.stopped
+    callbacks.tell("on_train_end", run)
+    return run.history
+
+
 def check_hyperparameters(epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0, momentum=0.0,
                           early_stopping_n=0, schedule=None, validation_data=None):
     """Raise UsageError for settings :func:`sgd` would refuse (scripts check before work)."""
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise UsageError(f"epochs must be a whole number of at least 1, got {epochs!r}")
-    if not isinstance(mini_batch_size, (int, np.integer)) or mini_batch_size < 1:
-        raise UsageError(f"mini_batch_size must be a whole number of at least 1, got {mini_batch_size!r}")
-    if not (np.isfinite(eta) and eta > 0):
-        raise UsageError(f"the learning rate eta must be a positive number, got {eta!r}")
-    if not (np.isfinite(lmbda) and lmbda >= 0):
-        raise UsageError(f"the L2 parameter lmbda must be zero or positive, got {lmbda!r}")
-    if not (np.isfinite(l1) and l1 >= 0):
-        raise UsageError(f"the L1 parameter l1 must be zero or positive, got {l1!r}")
-    if not (np.isfinite(momentum) and 0 <= momentum < 1):
-        raise UsageError(f"momentum must be in [0, 1), got {momentum!r}")
-    if not isinstance(early_stopping_n, (int, np.integer)) or early_stopping_n < 0:
-        raise UsageError(f"early_stopping_n must be a whole number >= 0, got {early_stopping_n!r}")
-    if early_stopping_n and validation_data is None:
-        raise UsageError("early stopping needs validation data")
-    if schedule is not None and schedule not in SCHEDULES:
-        raise UsageError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
-    if schedule is not None and not early_stopping_n:
-        raise UsageError("the halve schedule needs early stopping (no-improvement-in-N) to trigger it")
+    check_run(dict(epochs=epochs, mini_batch_size=mini_batch_size, eta=eta, lmbda=lmbda, l1=l1,
+                   momentum=momentum, early_stopping_n=early_stopping_n, schedule=schedule),
+              has_validation=validation_data is not None)
 
 
-def sgd(network, training_data, epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0,
-        momentum=0.0, test_data=None, evaluation_data=None, validation_data=None,
-        monitor_evaluation_cost=False, monitor_evaluation_accuracy=None,
-        monitor_training_cost=False, monitor_training_accuracy=False,
-        monitor_validation_accuracy=False, keep_best_validation=False, early_stopping_n=0,
-        schedule=None, callback=None, progress=None, checkpoint=None, resume=None):
-    """Train ``network`` by mini-batch stochastic gradient descent; return a :class:`History`.
+class _EpochFunction:
+    """``callback(epoch, history)`` after each epoch (the keyword scripts gave before callbacks)."""
 
-    Each epoch shuffles the training data, cuts it into mini-batches of
-    ``mini_batch_size`` and takes one gradient step per mini-batch with learning rate
-    ``eta``.  ``training_data`` is a list of the book's ``(x, y)`` pairs, a
-    :class:`~digits.nn.dataset.DataSet`, or an expanded data set
-    (:class:`~digits.data.expand.ExpandedDataSet`).
+    def __init__(self, function):
+        self.function, self.every_batches = function, None
 
-    Regularisation (chapter 3): ``lmbda`` is the L2 parameter λ and ``l1`` the L1
-    parameter, both scaled by the training set size n.  ``momentum`` is the momentum
-    coefficient μ in [0, 1); 0 is plain gradient descent.
+    def on_train_begin(self, run):
+        pass
 
-    Monitoring: ``test_data`` (the book's chapter-1 argument) or ``evaluation_data``
-    is evaluated after each epoch, its accuracy by default and its cost with
-    ``monitor_evaluation_cost``; ``monitor_training_cost`` and
-    ``monitor_training_accuracy`` do the same on the training data, and
-    ``monitor_validation_accuracy`` measures ``validation_data`` every epoch (as the
-    book's chapter 6 reports: the test accuracy at the best validation epoch);
-    ``keep_best_validation`` then ends the run with the weights of that epoch.
+    on_epoch_begin = on_batch_end = on_train_end = on_train_begin
 
-    Early stopping: with ``early_stopping_n = N`` the network is evaluated on
-    ``validation_data`` after each epoch and training stops when validation accuracy
-    has not improved for N epochs (the book's "no-improvement-in-N"); the weights of
-    the best validation epoch are restored at the end.  With ``schedule="halve"`` each
-    such stall halves eta instead, and training stops once eta has fallen to 1/128 of
-    its starting value.
+    def on_epoch_end(self, run):
+        self.function(run.epoch, run.history)
 
-    ``callback(epoch, history)`` is called after every epoch (epochs count from 1);
-    ``progress(batches)`` may wrap the iterable of mini-batches, for example in a
-    progress bar.  ``checkpoint(state)`` is given a :class:`TrainingState` after every
-    epoch, and ``resume`` takes one back to go on from where it was made.
-    ``history.seconds`` holds each epoch's training time, evaluation excluded.
-    """
-    check_hyperparameters(epochs, mini_batch_size, eta, lmbda, l1, momentum,
-                          early_stopping_n, schedule, validation_data)
-    if test_data is not None and evaluation_data is not None:
-        raise UsageError("give test_data or evaluation_data, not both")
-    evaluation = network._as_dataset(evaluation_data if evaluation_data is not None else test_data)
-    validation = network._as_dataset(validation_data)
-    training = network._as_dataset(training_data)
+
+class _StateFunction(_EpochFunction):
+    """``checkpoint(state)`` with a :class:`TrainingState` after each whole epoch."""
+
+    def on_epoch_end(self, run):
+        if run.epoch_finished:
+            self.function(run.state())
+
+
+def callbacks_from_functions(options: dict) -> list:
+    """Callbacks for the functions of ``checkpoint=`` and ``callback=`` (popped from ``options``)."""
+    made = []
+    if options.get("checkpoint") is not None:
+        made.append(_StateFunction(options.pop("checkpoint")))
+    if options.get("callback") is not None:
+        made.append(_EpochFunction(options.pop("callback")))
+    options.pop("checkpoint", None), options.pop("callback", None)
+    return made
+
+
+def _train_epoch(run, shuffled, workspaces, per_batch):
+    """The mini-batches of one epoch: shuffle, then a :func:`train_step` for each."""
+    network, rule, m = run.network, run.rule, run.mini_batch_size
+    order = network.rng.permutation(run.n_training)
+    # One thread for the matrix library: see digits.system.threads.
+    with blas_threads(1):
+        for run.batch, k in enumerate(range(0, run.n_training, m), start=1):
+            x, y = shuffled.mini_batch(order, k)                 # (n_in, m), (n_out, m)
+            run.last_workspaces = workspaces[x.shape[1]]
+            train_step(network, run.last_workspaces, x, y, rule, network.rng)
+            for callback, every in per_batch:
+                if run.batch % every == 0:
+                    callback.on_batch_end(run)
+            if run.stopped:
+                break
+
+
+def _start(network, training_data, settings, monitoring, resume):
+    """Check the settings and data; the Run, its Monitor and EarlyStopping (resumed if asked)."""
+    validation = as_dataset(monitoring.validation_data, network.sizes[-1])
+    check_run({name: value for name, value in settings.to_dict().items()},
+              has_validation=validation is not None)
+    training = as_dataset(training_data, network.sizes[-1])
     _check_data(network, training, "training data")
-    if monitor_evaluation_accuracy is None:
-        monitor_evaluation_accuracy = evaluation is not None
-    if evaluation is None and (monitor_evaluation_cost or monitor_evaluation_accuracy):
+    evaluation = as_dataset(monitoring.evaluation_data, network.sizes[-1])
+    if evaluation is None and (monitoring.evaluation_cost or monitoring.evaluation_accuracy):
         raise UsageError("monitoring evaluation cost or accuracy needs evaluation data")
-    if (monitor_validation_accuracy or keep_best_validation) and validation is None:
+    if (monitoring.validation_accuracy or monitoring.keep_best_validation) and validation is None:
         raise UsageError("monitoring validation accuracy needs validation data")
-
     n = len(training)
-    m = min(mini_batch_size, n)   # a mini-batch larger than the training set is the whole set
-    shuffled = ShuffledBatches(training, m, network.dtype)
-    # One workspace per layer for the full mini-batches, and one for a shorter last one.
-    workspaces = {size: [layer.workspace(size, True) for layer in network.layers]
-                  for size in {m, n % m} if size}
-    rule = GradientDescent(network, eta, lmbda, l1, n, momentum)
-    history = History(n_training=n,
-                      n_evaluation=len(evaluation) if evaluation is not None else 0,
+    rule = GradientDescent(network, settings.eta, settings.lmbda, settings.l1, n, settings.momentum)
+    keep = bool(settings.early_stopping_n or monitoring.keep_best_validation)
+    best = BestValidation(validation, keep or monitoring.validation_accuracy, keep)
+    history = History(n_training=n, n_evaluation=len(evaluation) if evaluation is not None else 0,
                       n_validation=len(validation) if validation is not None else 0)
-    start_eta = eta
-    best_accuracy, best_parameters, stalled, first_epoch = -1, None, 0, 1
+    run = Run(network, settings, history, n, rule, best)
     if resume is not None:
-        first_epoch = resume.epoch + 1
-        _restore(network, rule, resume)
-        history = copy.deepcopy(resume.history)
-        eta = rule.eta = resume.eta
-        best_accuracy, stalled = resume.best_accuracy, resume.stalled
-        best_parameters = resume.best_parameters
+        _restore(run, resume)
+        run.epoch = resume.epoch
+    monitoring = Monitoring(**{**monitoring.__dict__, "evaluation_data": evaluation})
+    monitor = Monitor(monitoring, training, settings.lmbda, settings.l1)
+    return training, run, monitor, EarlyStopping(settings.early_stopping_n, settings.schedule,
+                                                 settings.eta)
 
-    for epoch in range(first_epoch, epochs + 1):
-        started = time.perf_counter()
-        order = network.rng.permutation(n)
-        batches = range(0, n, m)
-        if progress is not None:
-            batches = progress(batches)
-        # One thread for the matrix library: see digits.system.threads.
-        with blas_threads(1):
-            for k in batches:
-                x, y = shuffled.mini_batch(order, k)
-                network.gradient_step(workspaces[x.shape[1]], x, y, rule, network.rng)
-        history.seconds.append(time.perf_counter() - started)
-        history.eta.append(eta)
 
-        if monitor_training_cost:
-            history.training_cost.append(network.total_cost(training, lmbda, l1, n))
-        if monitor_training_accuracy:
-            history.training_accuracy.append(network.evaluate(training))
-        if monitor_evaluation_cost:
-            history.evaluation_cost.append(network.total_cost(evaluation, lmbda, l1, n))
-        if monitor_evaluation_accuracy:
-            history.evaluation_accuracy.append(network.evaluate(evaluation))
+def _workspaces(network, n, m):
+    """One workspace per layer for the full mini-batches, and one for a shorter last one."""
+    return {size: [layer.workspace(size, True) for layer in network.layers]
+            for size in {m, n % m} if size}
 
-        stop = False
-        if early_stopping_n or monitor_validation_accuracy or keep_best_validation:
-            accuracy = network.evaluate(validation)
-            history.validation_accuracy.append(accuracy)
-        if early_stopping_n or keep_best_validation:
-            if accuracy > best_accuracy:
-                best_accuracy, stalled = accuracy, 0
-                history.best_epoch = epoch
-                best_parameters = _parameters(network)
-            else:
-                stalled += 1
-            if early_stopping_n and stalled >= early_stopping_n:
-                if schedule == "halve":
-                    eta, stalled = eta / 2, 0
-                    rule.eta = eta
-                    stop = eta <= start_eta / 128
-                else:
-                    stop = True
-        if stop:
-            history.stopped_early = epoch < epochs
-        if checkpoint is not None:
-            checkpoint(TrainingState(epoch, _parameters(network), _velocities(rule),
-                                     network.rng.bit_generator.state, eta, history,
-                                     best_accuracy, stalled, best_parameters))
-        if callback is not None:
-            callback(epoch, history)
-        if stop:
-            break
 
-    if best_parameters is not None:
-        _set_parameters(network, best_parameters)
-    return history
+def _check_finite(run):
+    """Raise :class:`Diverged` once a weight, a bias or a monitored cost is NaN or infinite."""
+    for layer in run.network.layers:
+        if not (np.isfinite(layer.weights).all() and np.isfinite(layer.biases).all()):
+            raise Diverged(run.epoch, "the weights")
+    for costs in (run.history.training_cost, run.history.evaluation_cost):
+        if costs and not np.isfinite(costs[-1]):
+            raise Diverged(run.epoch, "the cost")
 
 
 def _check_data(network, data, what):
     if len(data) == 0:
         raise UsageError(f"the {what} is empty")
-    n_inputs = data.n_inputs if hasattr(data, "n_inputs") else data.inputs.shape[1]
-    if n_inputs != network.sizes[0]:
-        raise UsageError(f"the {what} has {n_inputs} inputs per example, "
+    if data.n_inputs != network.sizes[0]:
+        raise UsageError(f"the {what} has {data.n_inputs} inputs per example, "
                          f"the network takes {network.sizes[0]}")
 
 
@@ -322,22 +554,15 @@ def _set_parameters(network, parameters):
         np.copyto(layer.biases, b)
 
 
-def _velocities(rule):
-    if rule.velocities is None:
-        return None
-    return [(v_w.copy(), v_b.copy()) for v_w, v_b in rule.velocities]
-
-
-def _restore(network, rule, state):
-    """Put a checkpoint's weights, velocities and random generator back in place."""
-    _set_parameters(network, state.parameters)
-    if state.velocities is not None:
-        if rule.velocities is None:
-            raise UsageError("the checkpoint has momentum's velocities but this run has no momentum")
-        for (v_w, v_b), (saved_w, saved_b) in zip(rule.velocities, state.velocities):
-            np.copyto(v_w, saved_w)
-            np.copyto(v_b, saved_b)
-    network.rng.bit_generator.state = state.rng_state
+def _restore(run, state):
+    """Put a checkpoint's weights, velocities, generator, eta and bookkeeping back in place."""
+    _set_parameters(run.network, state.parameters)
+    run.rule.restore_velocities(state.velocities)
+    run.network.rng.bit_generator.state = state.rng_state
+    run.history = copy.deepcopy(state.history)
+    run.rule.eta = state.eta
+    run.best.accuracy, run.best.stalled = state.best_accuracy, state.stalled
+    run.best.parameters = state.best_parameters
 
 
 # How many shuffled training examples ShuffledBatches copies at a time (rounded down
@@ -350,28 +575,25 @@ class ShuffledBatches:
 
     Gathering the 10 rows of one mini-batch from the 157 MB training array is slow:
     each row is a wait on main memory.  Gathering a few hundred rows with one
-    ``np.take`` into the same array every time costs much less per row, and converts
+    ``gather`` into the same array every time costs much less per row, and converts
     the float32 pixels to the network's dtype in passing, a chunk at a time (so the
     training set is never copied whole, and a float64 network does not need a 314 MB
     float64 copy of it).  The mini-batches of a chunk are views made once.  An
-    expanded data set makes its shifted images here, a chunk at a time, through its
-    ``gather``.
+    expanded data set makes its shifted images in its ``gather``, a chunk at a time.
     """
 
     def __init__(self, data, m, dtype):
         self.data, self.m = data, m
-        self.targets = data.targets()
-        n_inputs = data.n_inputs if hasattr(data, "n_inputs") else data.inputs.shape[1]
-        source_dtype = data.dtype if hasattr(data, "dtype") else data.inputs.dtype
+        self.targets = data.targets()                               # (n, n_out)
         batches_per_chunk = max(1, _CHUNK_EXAMPLES // m)
         self.size = batches_per_chunk * m
         # One example per row, as in the DataSet; the mini-batch x is a block of rows,
         # transposed (a view) into the book's columns.
-        self.x = np.empty((self.size, n_inputs), dtype)
-        self.y = np.empty((self.size, self.targets.shape[1]), dtype)
-        self.raw = self.x if source_dtype == dtype else np.empty(self.x.shape, source_dtype)
+        self.x = np.empty((self.size, data.n_inputs), dtype)        # (chunk, n_in)
+        self.y = np.empty((self.size, self.targets.shape[1]), dtype)  # (chunk, n_out)
+        self.raw = self.x if data.dtype == dtype else np.empty(self.x.shape, data.dtype)
         self.raw_y = self.y if self.targets.dtype == dtype else np.empty(self.y.shape, self.targets.dtype)
-        self.columns = [(self.x[j * m:(j + 1) * m].T, self.y[j * m:(j + 1) * m].T)
+        self.columns = [(self.x[j * m:(j + 1) * m].T, self.y[j * m:(j + 1) * m].T)   # (n_in, m), (n_out, m)
                         for j in range(batches_per_chunk)]
 
     def mini_batch(self, order, k):
@@ -386,12 +608,7 @@ class ShuffledBatches:
 
     def _load(self, indices):
         count = len(indices)
-        if hasattr(self.data, "gather"):
-            self.data.gather(indices, out=self.raw[:count])
-        else:
-            # mode="clip" only tells np.take it needs no bounds check (the indices are a
-            # permutation), so it writes straight into ``raw`` without a buffer.
-            np.take(self.data.inputs, indices, axis=0, out=self.raw[:count], mode="clip")
+        self.data.gather(indices, out=self.raw[:count])
         np.take(self.targets, indices, axis=0, out=self.raw_y[:count], mode="clip")
         for raw, into in ((self.raw, self.x), (self.raw_y, self.y)):
             if raw is not into:

@@ -4,9 +4,10 @@ Chapter 6's networks train for hours on a 2-core machine; a run that is stopped 
 a closed laptop, a machine that is shut down) should lose at most the epoch it was in.
 :func:`save` writes a :class:`~digits.nn.training.TrainingState` (weights, momentum's
 velocities, the epoch, the random generator, eta, the history and the early-stopping
-bookkeeping) to one ``.npz`` file, atomically; :func:`load` reads it back for
-``Network.SGD(..., resume=state)``, which then ends with exactly the numbers of a run
-that was never stopped.
+bookkeeping) to one ``.npz`` file, atomically; :class:`CheckpointWriter` is the
+training loop's callback that calls it after every whole epoch.  :func:`load` reads it
+back for ``Network.SGD(..., resume=state)``, which then ends with exactly the numbers
+of a run that was never stopped.
 
 The file records the settings of the run it belongs to (a dictionary the caller
 chooses: the layers, eta, seed, ...); a checkpoint of other settings is refused rather
@@ -23,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from digits.nn.callbacks import Callback
+from digits.nn.training import History, TrainingState
 from digits.system.errors import DigitsError
 from digits.system.files import write_atomically
-from digits.nn.training import History, TrainingState
 
 FORMAT = "digits-checkpoint"
 
@@ -51,6 +53,20 @@ def save(path, state: TrainingState, settings: dict) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     write_atomically(path, buffer.getvalue())
+
+
+class CheckpointWriter(Callback):
+    """Saves the run to ``path`` after every whole epoch (not after one cut short by a stop)."""
+
+    def __init__(self, path, settings: dict):
+        self.path, self.settings = Path(path), settings
+
+    def __repr__(self) -> str:
+        return f"CheckpointWriter({str(self.path)!r})"
+
+    def on_epoch_end(self, run) -> None:
+        if run.epoch_finished:
+            save(self.path, run.state(), self.settings)
 
 
 def load(path, settings: dict) -> TrainingState | None:

@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from digits.app.cli import check_seed
+from digits.app.mnist_flags import add_data_arguments, load_mnist
+from digits.app.terminal import show
+from digits.app.train_watchers import CtrlCStops
+from digits.nn.training import Diverged
+from digits.store.model_file import DEFAULT_MODEL
 from digits.system.errors import DigitsError, UsageError
 from digits.system.files import check_png_path
-from digits.app.mnist_flags import add_data_arguments, load_mnist
-from digits.store.model_file import DEFAULT_MODEL
 
 INPUTS, OUTPUTS = 784, 10
 
@@ -229,11 +232,7 @@ def describe(args, network=None) -> str:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
-    from digits.data.mnist import CHECKSUMS
-    from digits.app.report import chapter6_line, epoch_line
-
+    """check, build, load, train, summarise, save, diagnose: the steps of ``digits train``."""
     check_arguments(args)
     network = build_network(args)
     training, validation, test = load_mnist(args)
@@ -244,32 +243,10 @@ def run(args) -> int:
         training = ExpandedDataSet(training)
     watched = ("validation accuracy each epoch, test accuracy at the best validation epoch"
                if chapter6 else f"accuracy on the {len(evaluation)} {evaluation_name} images")
-    print(f"Training {describe(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
-          f"{len(training)} {'expanded ' if args.expand else ''}images; {watched}")
-
-    def progress(batches):
-        return tqdm(batches, desc="  mini-batches", unit="batch", leave=False,
-                    disable=True if args.quiet else None, mininterval=0.25)
-
-    def report(epoch, history):
-        line = chapter6_line(epoch, history) if chapter6 else epoch_line(epoch, history, evaluation_name)
-        print(line, flush=True)
-        if args.plot is not None:
-            from digits.app.plots import save_history_plot
-            save_history_plot(history, args.plot, title=describe(args, network),
-                              evaluation_name=evaluation_name)
-
-    resume, checkpoint = None, None
-    if args.checkpoint is not None:
-        from digits.store import checkpoint as checkpoints
-        settings = run_settings(args)
-        resume = checkpoints.load(args.checkpoint, settings)
-        if resume is not None:
-            print(f"Going on from {args.checkpoint}: {resume.epoch} of {args.epochs} epochs done")
-
-        def checkpoint(state):
-            checkpoints.save(args.checkpoint, state, settings)
-
+    show(f"Training {describe(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
+         f"{len(training)} {'expanded ' if args.expand else ''}images; {watched}")
+    resume = resume_from_checkpoint(args)
+    ctrl_c = CtrlCStops()
     try:
         history = network.SGD(
             training, args.epochs, args.mini_batch_size, args.eta,
@@ -281,16 +258,81 @@ def run(args) -> int:
             monitor_evaluation_cost=args.monitor,
             monitor_training_cost=args.monitor, monitor_training_accuracy=args.monitor,
             early_stopping_n=args.early_stopping, schedule=args.schedule,
-            callback=report, progress=progress, checkpoint=checkpoint, resume=resume)
+            callbacks=watchers(args, network, chapter6, evaluation_name, ctrl_c), resume=resume)
     except KeyboardInterrupt:
         kept = (f"; the finished epochs are in {args.checkpoint}, and the same command goes on "
                 f"from there" if args.checkpoint is not None and args.checkpoint.exists() else "")
-        print(f"\nInterrupted: training stopped, nothing was saved ({args.model} is unchanged){kept}.")
+        show(f"\nInterrupted: training stopped, nothing was saved ({args.model} is unchanged){kept}.")
         return 130
-
+    except Diverged as error:
+        raise DigitsError(divergence_advice(error, args)) from None
+    finally:
+        ctrl_c.close()
+    if history.stopped:
+        show(stopped_line(history, chapter6))
     summary = summarise_chapter6(history) if chapter6 else summarise(network, history, evaluation_name,
                                                                      evaluation, test)
-    metadata = {
+    save_or_keep(network, args.model, model_metadata(args, history, summary), history)
+    if args.checkpoint is not None and args.checkpoint.exists():
+        args.checkpoint.unlink()
+
+    from digits.app.diagnose import explain, rarely_answered
+    for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
+                        "test" if chapter6 else evaluation_name):
+        show(line)
+    return 130 if history.stopped else 0
+
+
+def watchers(args, network, chapter6, evaluation_name, ctrl_c) -> list:
+    """The callbacks of the run, in the order they hear each moment: the checkpoint is
+    written before the epoch's line is printed."""
+    from digits.app.train_watchers import EpochLines, ProgressBar, StallNote
+
+    callbacks = [ctrl_c]
+    if args.checkpoint is not None:
+        from digits.store.checkpoint import CheckpointWriter
+        callbacks.append(CheckpointWriter(args.checkpoint, run_settings(args)))
+    if not args.quiet:
+        callbacks.append(ProgressBar())
+    callbacks.append(EpochLines(chapter6, evaluation_name, args.plot, describe(args, network)))
+    callbacks.append(StallNote(args.eta, network.cost.name))
+    return callbacks
+
+
+def resume_from_checkpoint(args):
+    """The checkpoint's state to go on from, if ``--checkpoint`` names one of this run."""
+    if args.checkpoint is None:
+        return None
+    from digits.store import checkpoint as checkpoints
+    resume = checkpoints.load(args.checkpoint, run_settings(args))
+    if resume is not None:
+        show(f"Going on from {args.checkpoint}: {resume.epoch} of {args.epochs} epochs done")
+    return resume
+
+
+def stopped_line(history, chapter6) -> str:
+    """What a run stopped by Ctrl-C keeps, said before it is saved."""
+    if history.best_epoch is not None:
+        kept = f"the weights of epoch {history.best_epoch}, the best validation epoch"
+    else:
+        kept = "the weights as they were when it stopped"
+    return f"Stopped by Ctrl-C in epoch {history.epochs}; saving {kept}"
+
+
+def divergence_advice(error, args) -> str:
+    """The one line for a run whose weights or cost stopped being finite."""
+    given = f"eta {args.eta:g}" + (f", lmbda {args.lmbda:g}" if args.lmbda else "")
+    return (f"{error}; nothing was saved ({args.model} is unchanged). A learning rate eta or "
+            f"an L2 parameter lmbda too large usually causes it (this run: {given}); the book "
+            f"uses eta 3.0 (quadratic cost) or 0.5 (cross-entropy) with lmbda 5.0 for chapters 1-3, "
+            f"and eta 0.03-0.1 with lmbda 0.1 for chapter 6")
+
+
+def model_metadata(args, history, summary) -> dict:
+    """What the model file's JSON records of the run: its settings, figures and data."""
+    from digits.data.mnist import CHECKSUMS
+
+    return {
         "hyperparameters": {
             "epochs": args.epochs, "mini_batch_size": args.mini_batch_size, "eta": args.eta,
             "lmbda": args.lmbda, "l1": args.l1, "momentum": args.momentum,
@@ -304,15 +346,6 @@ def run(args) -> int:
         # The loader checked each file against these before training (digits.data.mnist).
         "data_sha256": dict(CHECKSUMS),
     }
-    save_or_keep(network, args.model, metadata, history)
-    if args.checkpoint is not None and args.checkpoint.exists():
-        args.checkpoint.unlink()
-
-    from digits.app.diagnose import explain, rarely_answered
-    for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
-                        "test" if chapter6 else evaluation_name):
-        print(line)
-    return 0
 
 
 def run_settings(args) -> dict:
