@@ -15,9 +15,8 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+
 from digits.store.model_file import DEFAULT_MODEL
-
-
 
 
 def port_number(text: str) -> int:
@@ -42,6 +41,10 @@ def configure(parser):
                              "0.0.0.0 lets other machines (a phone, a laptop) connect")
     parser.add_argument("--port", type=port_number, default=8000,
                         help="the port to listen on (0: any free port)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name the page may be reached by besides the address it listens "
+                             "on (a LAN name, a reverse proxy's); requests naming any other "
+                             "site in their Host header are refused (repeat for several)")
     parser.add_argument("--quiet", action="store_true",
                         help="do not print a line for every request")
 
@@ -55,7 +58,8 @@ def run(args) -> int:
     from digits.app.server import DigitsServer
 
     models = load_models(getattr(args, "model", [DEFAULT_MODEL]))
-    server = DigitsServer(models, args.host, args.port, log=None if args.quiet else log)
+    server = DigitsServer(models, args.host, args.port, log=None if args.quiet else log,
+                          allowed_hosts=args.allow_host)
     with server:
         for model in models:
             print(f"Model {model.name}: {model.description()}")
