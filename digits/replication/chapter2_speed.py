@@ -1,0 +1,193 @@
+"""Chapter 2's claims on speed, measured: backpropagation against finite differences.
+
+The gradient of the cost C of one mini-batch, two ways:
+
+* by backpropagation: one forward pass keeping every z and a, then one backward pass
+  (BP1-BP4), :meth:`digits.nn.network.Network.forward_pass` and ``backward_pass``;
+* by finite differences, as the chapter describes: for each of the P weights and
+  biases, nudge it by ε and feed the mini-batch forward again,
+  ∂C/∂w ≈ (C(w + ε) - C(w)) / ε: P + 1 forward passes.
+
+Both are timed in the same run, in the same workspaces (arrays made once), so that
+the ratio of their times is the ratio of the work.  The chapter says the backward pass
+costs about as much as the forward pass; :func:`pass_times` measures both.  Whether
+the two gradients agree is checked with central differences in float64,
+(C(w + ε) - C(w - ε)) / 2ε, whose error is O(ε²) rather than O(ε).
+
+C here is the network's cost summed over the mini-batch's m examples, Σ_x C_x, the
+sum :meth:`~digits.nn.network.Network.backprop` returns the gradient of.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from digits.nn.network import Network
+from digits.system.threads import blas_threads
+
+EPSILON_FORWARD = 1e-6     # one-sided differences: error O(ε), rounding O(1e-16 / ε)
+EPSILON_CENTRAL = 1e-4     # central differences: error O(ε²), rounding O(1e-16 / ε)
+# Entry by entry, relative differences are taken over the gradients at least this
+# fraction of the largest: a pixel that is 0 in every image of the mini-batch gives
+# its weights a gradient of exactly 0 both ways (0 / 0 says nothing), and a gradient
+# a million times smaller than the largest is below the rounding of C(w ± ε).
+SMALLEST_COMPARED = 1e-6
+
+
+class Workspaces:
+    """One mini-batch ``(x, y)`` (columns) and the arrays the network computes it in."""
+
+    def __init__(self, network: Network, x, y):
+        self.network = network
+        self.x = np.ascontiguousarray(x, dtype=network.dtype)
+        self.y = np.ascontiguousarray(y, dtype=network.dtype)
+        self.arrays = [layer.make_workspace(self.x.shape[1], True, network.dtype)
+                       for layer in network.layers]
+
+    def cost(self) -> float:
+        """C = Σ_x C_x over the mini-batch, after one forward pass."""
+        output = self.network.forward_pass(self.arrays, self.x, rng=None)
+        return self.network.cost.fn(output, self.y)
+
+    def backpropagation(self):
+        """(nabla_b, nabla_w): one forward and one backward pass (copies of the gradients)."""
+        self.network.forward_pass(self.arrays, self.x, rng=None)
+        self.network.backward_pass(self.arrays, self.y, scale=1.0)
+        return [ws.nabla_b.copy() for ws in self.arrays], [ws.nabla_w.copy() for ws in self.arrays]
+
+
+def parameters(network: Network) -> list:
+    """Every array of weights and biases, in the order (b of layer 1, ..., w of layer 1, ...)."""
+    return network.biases + network.weights
+
+
+def finite_differences(workspaces: Workspaces, central=False, epsilon=None, chosen=None):
+    """(nabla_b, nabla_w) by nudging each parameter in place and feeding forward again.
+
+    One-sided: (C(w + ε) - C(w)) / ε, P + 1 forward passes.  Central:
+    (C(w + ε) - C(w - ε)) / 2ε, 2P passes.  Every parameter is put back exactly.
+    ``chosen``, one array of flat indices per parameter array (in the order of
+    :func:`parameters`), differentiates only those entries; the others are NaN.
+    """
+    if epsilon is None:
+        epsilon = EPSILON_CENTRAL if central else EPSILON_FORWARD
+    base = None if central else workspaces.cost()
+    arrays = parameters(workspaces.network)
+    if chosen is None:
+        chosen = [range(array.size) for array in arrays]
+    gradients = []
+    for array, indices in zip(arrays, chosen):
+        gradient = np.full(array.shape, np.nan)
+        flat, out = array.reshape(-1), gradient.reshape(-1)
+        for i in indices:
+            kept = flat[i]
+            flat[i] = kept + epsilon
+            above = workspaces.cost()
+            if central:
+                flat[i] = kept - epsilon
+                out[i] = (above - workspaces.cost()) / (2 * epsilon)
+            else:
+                out[i] = (above - base) / epsilon
+            flat[i] = kept
+        gradients.append(gradient)
+    layers = len(workspaces.network.layers)
+    return gradients[:layers], gradients[layers:]
+
+
+def _flat_pair(one, other):
+    """The entries of two (nabla_b, nabla_w) gradients as two flat arrays, NaNs of either left out."""
+    a = np.concatenate([g.reshape(-1) for part in one for g in part])
+    b = np.concatenate([g.reshape(-1) for part in other for g in part])
+    known = ~(np.isnan(a) | np.isnan(b))
+    return a[known], b[known]
+
+
+def largest_relative_difference(one, other, smallest=SMALLEST_COMPARED) -> float:
+    """max |a - b| / max(|a|, |b|) over the entries where max(|a|, |b|) is at least
+    ``smallest`` times the largest |a| (entries NaN in either are left out).
+
+    ``one`` and ``other`` are (nabla_b, nabla_w) pairs of lists of arrays.
+    """
+    a, b = _flat_pair(one, other)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    compared = scale >= smallest * np.max(np.abs(a), initial=0.0)
+    if not compared.any():
+        return 0.0
+    return float(np.max(np.abs(a - b)[compared] / scale[compared]))
+
+
+def norm_relative_difference(one, other) -> float:
+    """‖a - b‖ / (‖a‖ + ‖b‖) over every entry both gradients have (0 when both are 0)."""
+    a, b = _flat_pair(one, other)
+    total = np.linalg.norm(a) + np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / total) if total else 0.0
+
+
+def sample_of_parameters(network: Network, count, seed) -> list:
+    """``count`` entries of all the weights and biases drawn without replacement, as
+    :func:`finite_differences` takes them: one sorted index array per parameter array."""
+    sizes = [array.size for array in parameters(network)]
+    count = min(count, sum(sizes))
+    drawn = np.sort(np.random.default_rng(seed).choice(sum(sizes), size=count, replace=False))
+    starts = np.cumsum([0] + sizes)
+    return [drawn[(drawn >= start) & (drawn < stop)] - start for start, stop in zip(starts[:-1], starts[1:])]
+
+
+def median_seconds(action, repeats) -> float:
+    """The median of ``repeats`` timings of ``action()``, in seconds."""
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    return float(np.median(seconds))
+
+
+def pass_times(workspaces: Workspaces, repeats=200) -> dict:
+    """Median seconds of one forward pass (with the cost), one backward pass, and both."""
+    network, arrays = workspaces.network, workspaces.arrays
+    forward = median_seconds(workspaces.cost, repeats)
+    workspaces.cost()
+    backward = median_seconds(lambda: network.backward_pass(arrays, workspaces.y, scale=1.0), repeats)
+    both = median_seconds(workspaces.backpropagation, repeats)
+    return {"forward_seconds": forward, "backward_seconds": backward, "backprop_seconds": both}
+
+
+def measure(sizes, x, y, seed=1, repeats=200, checked=None) -> dict:
+    """Chapter 2's comparison for a ``Network(sizes)`` (float64) on the mini-batch (x, y).
+
+    Returns plain numbers: the parameter count P, the seconds of a forward pass, a
+    backward pass and backpropagation, the seconds of the one-sided finite differences
+    (P + 1 forward passes) and their ratio to backpropagation, the backward / forward
+    ratio, and the relative differences between backpropagation's gradient and central
+    differences' (:func:`largest_relative_difference`, :func:`norm_relative_difference`),
+    over every parameter, or over ``checked`` of them drawn at random.
+    """
+    with blas_threads(1):       # one core, as every run of the replication
+        return _measure(Network(list(sizes), seed=seed, dtype=np.float64), x, y, seed, repeats, checked)
+
+
+def _measure(network, x, y, seed, repeats, checked) -> dict:
+    workspaces = Workspaces(network, x, y)
+    sizes = network.sizes
+    result = {"sizes": list(sizes), "parameters": network.parameter_count(),
+              "mini_batch_size": int(workspaces.x.shape[1])}
+    result.update(pass_times(workspaces, repeats))
+    started = time.perf_counter()
+    forward_gradient = finite_differences(workspaces, central=False)
+    result["finite_difference_seconds"] = time.perf_counter() - started
+    result["forward_passes"] = result["parameters"] + 1
+    result["finite_difference_over_backprop"] = result["finite_difference_seconds"] / result["backprop_seconds"]
+    result["backward_over_forward"] = result["backward_seconds"] / result["forward_seconds"]
+    backprop = workspaces.backpropagation()
+    result["norm_difference_one_sided"] = norm_relative_difference(backprop, forward_gradient)
+    chosen = None if checked is None else sample_of_parameters(network, checked, seed)
+    started = time.perf_counter()
+    central = finite_differences(workspaces, central=True, chosen=chosen)
+    result["central_difference_seconds"] = time.perf_counter() - started
+    result["parameters_checked"] = result["parameters"] if chosen is None else int(sum(map(len, chosen)))
+    result["relative_difference"] = largest_relative_difference(backprop, central)
+    result["norm_difference"] = norm_relative_difference(backprop, central)
+    return result
