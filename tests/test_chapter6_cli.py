@@ -186,7 +186,7 @@ def test_a_run_stopped_with_ctrl_c_goes_on_from_its_checkpoint_to_the_same_netwo
     output, _ = process.communicate(timeout=600)
     assert process.returncode == 130
     assert "the same command goes on from there" in output
-    assert checkpoint.exists() and not model.exists()
+    assert checkpoint.exists() and model.exists()       # the stopped run saved, its checkpoint kept
 
     again = subprocess.run(train_command(mnist_data_dir, model, checkpoint),
                            capture_output=True, text=True, timeout=600)

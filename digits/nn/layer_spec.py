@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from digits.nn.activations import ACTIVATIONS
-from digits.system.errors import UsageError
 from digits.nn.layers import ConvPool, FullyConnected, Softmax
+from digits.system.errors import UsageError
 
 _TOKEN = re.compile(r"^(conv|fc|softmax)(\d*)$")
 _FILTER = re.compile(r"^(\d+)x(\d+)$")
@@ -64,6 +66,21 @@ def parse_layers(text, input_shape=(1, 28, 28), n_out=10, activation="sigmoid", 
         raise UsageError(f"{tokens[-1]}: the last layer must have {n_out} neurons, one per "
                          f"digit, not {layers[-1].n_out}")
     return layers
+
+
+def chapter6_network(layers, activation="sigmoid", dropout=0.0, init="network3", cost=None,
+                     seed=None, dtype=np.float32):
+    """The chapter-6 network ``layers`` describes (``"conv20 conv40 fc100 softmax"``).
+
+    ``activation``, ``dropout`` and ``init`` are the defaults of the layers that name
+    none (see :func:`parse_layers`); ``cost`` None is the log-likelihood after a softmax
+    layer, the quadratic cost otherwise; ``seed`` seeds the weights, the shuffling and
+    dropout; float32 is the book's (and the GPU's) precision.
+    """
+    from digits.nn.network import Network
+
+    return Network(parse_layers(layers, activation=activation, dropout=dropout, init=init),
+                   cost=cost, seed=seed, dtype=dtype)
 
 
 def _split(token):

@@ -119,19 +119,18 @@ def resolve_defaults(args):
 
 def build_network(args):
     """The network the flags describe (raises UsageError for a wrong description)."""
-    from digits.nn.layer_spec import parse_layers
+    from digits.nn.layer_spec import chapter6_network
+    from digits.nn.layers import FullyConnected
     from digits.nn.network import Network
 
     dtype = np.dtype(args.dtype)
     if args.layers is not None:
-        layers = parse_layers(args.layers, activation=args.activation, dropout=args.dropout,
-                              init=args.init)
-        return Network(layers, cost=args.cost, seed=args.seed, dtype=dtype)
+        return chapter6_network(args.layers, activation=args.activation, dropout=args.dropout,
+                                init=args.init, cost=args.cost, seed=args.seed, dtype=dtype)
     if args.activation == "sigmoid" and not args.dropout and args.init != "network3":
         # The book's chapters 1-3, exactly as they were.
         return Network(args.sizes, cost=args.cost or "quadratic", init=args.init, seed=args.seed,
                        dtype=dtype)
-    from digits.nn.layers import FullyConnected
     pairs = list(zip(args.sizes[:-1], args.sizes[1:]))
     layers = [FullyConnected(n_in, n_out, activation="sigmoid" if i == len(pairs) - 1 else args.activation,
                              dropout=args.dropout, init=args.init)
@@ -274,7 +273,10 @@ def run(args) -> int:
                                                                      evaluation, test)
     save_or_keep(network, args.model, model_metadata(args, history, summary), history)
     if args.checkpoint is not None and args.checkpoint.exists():
-        args.checkpoint.unlink()
+        if history.stopped:      # the finished epochs stay, for the same command to go on
+            show(f"The finished epochs are in {args.checkpoint}, and the same command goes on from there")
+        else:
+            args.checkpoint.unlink()
 
     from digits.app.diagnose import explain, rarely_answered
     for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
