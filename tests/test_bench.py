@@ -1,4 +1,4 @@
-"""``scripts/bench.py`` (``make bench``): its reference is the book's algorithm written as
+"""``scripts/bench.py`` (``make bench``, :mod:`digits.replication.bench`): its reference is the book's algorithm written as
 the book writes it, ``--book-code`` times the book's own ``network.py`` from a clone, and a
 quick run on the real data writes a complete, sensible ``bench.json``.
 
@@ -26,11 +26,9 @@ SCRIPT = REPO / "scripts" / "bench.py"
 
 
 def load_bench_module():
-    spec = importlib.util.spec_from_file_location("bench_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module      # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    from digits.replication import bench
+
+    return bench
 
 
 def run_bench(*arguments, timeout=300):

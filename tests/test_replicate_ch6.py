@@ -1,4 +1,5 @@
-"""`make replicate-ch6` and the SVM baseline: scripts/replicate.py --chapter6, scripts/chapter6.py.
+"""`make replicate-ch6` and the SVM baseline: scripts/replicate.py --chapter6,
+digits/replication/chapter6.py.
 
 The end-to-end tests run the real script on the real MNIST files with ``--quick`` (tiny
 training sets, 3 epochs) into temporary folders; the resume test trains a small
@@ -17,14 +18,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from digits.replication import chapter6
+from digits.replication.kinds import Task, tasks_for
+from digits.replication.table import ENSEMBLE_SEEDS, EXPERIMENTS, missing_package
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))       # the experiment table lives beside the script
-import chapter6  # noqa: E402
-from experiments import EXPERIMENTS, Task, missing_package, tasks_for  # noqa: E402
 
 SCRIPT = REPO / "scripts" / "replicate.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-CHAPTER6 = [name for name, experiment in EXPERIMENTS.items() if experiment.long]
+CHAPTER6 = [name for name, experiment in EXPERIMENTS.items() if experiment.in_chapter6_target]
 
 
 def command(tmp_path, data_dir, *args):
@@ -68,7 +70,7 @@ def test_a_quick_chapter6_run_saves_every_experiment_its_networks_figures_and_ro
     store = tmp_path / "results" / "ch6"
     assert not list((store / "checkpoints").iterdir())           # removed once each run was kept
     assert sorted(path.name for path in (store / "models").glob("ch6-dropout-*.npz")) == [
-        f"ch6-dropout-seed{seed}.npz" for seed in chapter6.ENSEMBLE_SEEDS]
+        f"ch6-dropout-seed{seed}.npz" for seed in ENSEMBLE_SEEDS]
     for name in ("ch6-filters.png", "ch6-validation.png", "ch6-ensemble-misses.png"):
         assert (tmp_path / "figures" / name).read_bytes().startswith(PNG_SIGNATURE)
         assert f"(figures/{name})" in (tmp_path / "REPLICATION.md").read_text()
@@ -163,12 +165,12 @@ class StopAfter(Exception):
 def train(task, mnist, store, stop_after=None):
     training, validation, test = mnist
 
-    def tell(line):
+    def report_line(line):
         if stop_after is not None and line.startswith(f"{task.key}: epoch {stop_after} of"):
             raise StopAfter(line)
 
     return chapter6.run_layers(task, training[:task.settings["n_train"]], validation[:1000], test[:1000],
-                               store, tell=tell)
+                               store, report_line=report_line)
 
 
 def test_a_run_stopped_after_epoch_2_of_4_goes_on_from_its_checkpoint_to_the_same_weights(tmp_path, mnist):
@@ -304,13 +306,13 @@ def test_the_estimate_shares_the_runs_between_the_cores(tmp_path, capsys, jobs, 
     # worker, and about half (each somewhat slower beside the other) with two or more.
     import argparse
 
-    import replicate as runner
+    from digits.replication.plan import announce
 
     tasks = tasks_for("ch6-dropout")
     args = argparse.Namespace(quiet=False, jobs=jobs)
-    runner.announce({"ch6-dropout": tasks}, tasks, chapter6.Store(tmp_path / "ch6"), args)
+    announce({"ch6-dropout": tasks}, tasks, chapter6.Store(tmp_path / "ch6"), args)
     first = capsys.readouterr().err.splitlines()[0]
-    one_run = tasks[0].cost
+    one_run = tasks[0].estimated_seconds
     assert first.startswith(f"Will run 5 runs of 1 experiment, about "
                             f"{chapter6.duration(runs_long * one_run)} with ")
 

@@ -184,9 +184,8 @@ class Pairs(list):
     stacking the pairs.  A slice of it remembers too, and so does the list shuffled
     in place; once a pair in it is not one ``as_pairs`` made (replaced, or added from
     elsewhere), :meth:`viewed_rows` says so and the pairs are stacked like any list's.
-    For the 50,000 training pairs of ``load_data_wrapper``, finding the rows takes about
-    0.01 s where stacking took 0.23 s (medians of five processes on the shared 2-core
-    development machine), and no 157 MB copy is made.
+    Finding the rows costs far less than stacking the pairs and copies nothing
+    (docs/speed-notes.md has the measurement).
     """
 
     __slots__ = ("source", "_row_of", "_made")
