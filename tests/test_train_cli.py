@@ -240,3 +240,41 @@ def test_in_a_fresh_folder_train_makes_data_and_saves_there(tmp_path, mnist_data
     assert (tmp_path / "data" / "network.npz").is_file()
     meta = json.loads((tmp_path / "data" / "network.json").read_text())
     assert meta["data_sha256"]["train-images-idx3-ubyte"].startswith("ba891046")
+
+
+@pytest.mark.parametrize("flags", [
+    ["--lmbda", "1e300"],
+    ["--layers", "fc30 softmax", "--eta", "1e300", "--dtype", "float64"],
+])
+def test_a_run_that_diverges_says_when_and_why_and_keeps_the_good_model(tmp_path, mnist_data_dir,
+                                                                        trained_network_file, flags):
+    model = tmp_path / "net.npz"
+    model.write_bytes(trained_network_file.read_bytes())
+    model.with_suffix(".json").write_bytes(trained_network_file.with_suffix(".json").read_bytes())
+    before = model.read_bytes(), model.with_suffix(".json").read_bytes()
+    result = digits("train", "--data", mnist_data_dir, "--model", model, "--epochs", 2, "--quiet",
+                    *flags, cwd=tmp_path)
+    assert_one_line_error(result, 1, "training diverged in epoch 1")
+    message = result.stderr
+    assert "too large" in message and "lmbda" in message and "eta 3.0" in message
+    assert "--seed" not in message
+    assert (model.read_bytes(), model.with_suffix(".json").read_bytes()) == before
+    model_file.load(model)
+
+
+def test_an_accuracy_that_does_not_move_gets_the_books_advice(tmp_path, mnist_data_dir):
+    result = digits("train", "--data", mnist_data_dir, "--model", tmp_path / "net.npz", "--quiet",
+                    "--sizes", 784, 10, "--eta", "1e-7", "--epochs", 7, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    notes = [i for i, line in enumerate(lines) if line.startswith("Note: the accuracy has stayed")]
+    assert len(notes) == 1 and lines[notes[0] - 1].startswith("Epoch 6:")
+    advice = " ".join(lines[notes[0]:notes[0] + 3])
+    assert "saturated" in advice and "--cost cross-entropy" in advice and "eta = 1e-07" in advice
+
+
+def test_a_run_that_learns_says_nothing_of_stalling(tmp_path, mnist_data_dir):
+    result = digits("train", "--data", mnist_data_dir, "--model", tmp_path / "net.npz", "--quiet",
+                    "--epochs", 7, "--seed", 1, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Note:" not in result.stdout

@@ -414,11 +414,13 @@ def sgd(network, training_data, settings: Settings, monitoring: Monitoring = Mon
             break
         run.batch = 0
         callbacks.tell("on_epoch_begin", run)
-        started = time.perf_counter()
-        _train_epoch(run, shuffled, workspaces, callbacks.per_batch)
-        run.history.seconds.append(time.perf_counter() - started)
-        run.history.eta.append(run.eta)
-        monitor.measure(run)
+        # Overflow is not warned of where it happens: _check_finite says it, once, after the epoch.
+        with np.errstate(over="ignore", invalid="ignore"):
+            started = time.perf_counter()
+            _train_epoch(run, shuffled, workspaces, callbacks.per_batch)
+            run.history.seconds.append(time.perf_counter() - started)
+            run.history.eta.append(run.eta)
+            monitor.measure(run)
         _check_finite(run)
         run.best.measure(run)
         done = stopping.should_stop(run)
