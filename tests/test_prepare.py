@@ -170,7 +170,7 @@ def test_bytes_read_exactly_as_the_file_they_came_from(tmp_path, suffix):
 
 @pytest.mark.parametrize("data, message", [
     (b"", "the file is empty"),
-    (b"seven, I think\n", "not a picture (PNG, JPEG, BMP or GIF expected)"),
+    (b"seven, I think\n", "not a picture (PNG, JPEG, BMP, GIF, TIFF or WebP expected)"),
 ])
 def test_bytes_that_are_no_picture_say_so_without_a_file_name(data, message):
     with pytest.raises(PictureError) as raised:

@@ -43,7 +43,7 @@ from digits.app.models import Model, check_reads_digits, load_models
 from digits.app.server import MAX_BODY, DigitsServer
 
 START_SECONDS = 30       # for the server to load its model and print its address
-NOT_A_PICTURE = "not a picture (PNG, JPEG, BMP or GIF expected)"
+from digits.app.prepare import NOT_A_PICTURE
 BLANK = "no ink found: the picture is blank"
 
 

@@ -7,8 +7,9 @@ the centre.  A photo of a 7 written in black pen on white paper looks nothing li
 that to the network, so before it is classified every picture goes through the same
 steps, one function each:
 
-1. :func:`read_picture` opens the file (PNG, JPEG, BMP, GIF; grey, RGB, palette,
-   16-bit), reduces a large picture first (a JPEG as it is decoded, others a band
+1. :func:`read_picture` opens the file (one of :data:`FORMATS`: PNG, JPEG, BMP, GIF,
+   TIFF, WebP; grey, RGB, palette, 16-bit, float), refuses one whose decoding would
+   take more than :data:`MAX_DECODED_BYTES`, reduces a large picture first (a JPEG as it is decoded, others a band
    of rows at a time), and only then composites a transparent background onto
    white, so that reading a picture takes little more memory than its decoded
    pixels.  It returns the picture as an ``(height, width, channels)`` array of
@@ -68,13 +69,24 @@ _TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
           8: Image.Transpose.ROTATE_90}
-# A picture whose decoded pixels would take more than this is refused (a JPEG is
-# decoded at up to 1/8 of its size, so only the largest PNGs, BMPs and GIFs reach it:
-# a 16,384 x 16,384 RGBA PNG takes 1 GiB).  Pillow keeps 1 byte per pixel for grey
-# and palette pictures, 2 for 16-bit grey, and 4 for everything else (RGB included).
+# A picture whose decoding would take more than this is refused before it is decoded.
+# The cost is read from the header: the decoded pixels (Pillow keeps 1 byte per pixel
+# for grey and palette pictures, 2 for 16-bit grey, and 4 for everything else, RGB
+# included: a 16,384 x 16,384 RGBA PNG takes 1 GiB), and for a JPEG whose scans each
+# hold part of the picture (progressive ones) also the whole picture's DCT
+# coefficients, 2 bytes per pixel and colour channel, which libjpeg keeps at full
+# size however small it is asked to decode (a baseline JPEG is decoded at 1/8 of its
+# size, streaming, and costs little).
 MAX_DECODED_BYTES = 1 << 30
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 BAND_PIXELS = 1 << 20  # large pictures are reduced about a megapixel (4 MB or less) at a time
+# The picture formats read, Pillow's name for each -> the name people know it by.  Every
+# other kind of file is refused before any decoder sees it (Pillow is asked to try only
+# these), and the messages and ``--help`` name this list.
+FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "BMP": "BMP", "GIF": "GIF", "TIFF": "TIFF",
+           "WEBP": "WebP"}
+FORMAT_NAMES = ", ".join(list(FORMATS.values())[:-1]) + " or " + list(FORMATS.values())[-1]
+NOT_A_PICTURE = f"not a picture ({FORMAT_NAMES} expected)"
 LUMINANCE = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
 
 
@@ -129,13 +141,17 @@ def _decode(source) -> np.ndarray:
             # Pillow warns about, and refuses beyond about 179 megapixels, pictures it
             # fears are "decompression bombs", before a JPEG can be asked for a reduced
             # size; picture_from_image checks what will really be decoded instead.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Its other warnings (corrupt EXIF data, a tag larger than the file) say that
+            # a file is damaged: it is then read, or refused in one line, regardless.
+            warnings.simplefilter("ignore")
             with _without_pillows_size_limit():
-                image = Image.open(source)
+                image = Image.open(source, formats=list(FORMATS))
             with image:
                 return picture_from_image(image)
+    except PictureError:
+        raise
     except UnidentifiedImageError:
-        raise PictureError("not a picture (PNG, JPEG, BMP or GIF expected)") from None
+        raise PictureError(NOT_A_PICTURE) from None
     except Image.DecompressionBombError:
         raise PictureError("the picture is too large to read safely") from None
     except MemoryError:
@@ -144,6 +160,11 @@ def _decode(source) -> np.ndarray:
         # Truncated or damaged image data, or a file we may not read.
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise PictureError(f"cannot read the picture ({reason})") from None
+    except Exception as error:
+        # A decoder meeting bytes it did not expect fails in its own ways (struct.error,
+        # IndexError, ZeroDivisionError, ...): the file is damaged, whatever the type.
+        raise PictureError(f"cannot read the picture (damaged: {type(error).__name__}: "
+                           f"{str(error)[:100]})") from None
 
 
 @contextlib.contextmanager
@@ -165,32 +186,81 @@ def picture_from_image(image: Image.Image) -> np.ndarray:
     its own mode; transparency is flattened and the picture turned upright only at the
     reduced size.
     """
-    if image.format == "JPEG":
+    whole_coefficients, full_size = 0, image.size
+    if image.format in ("JPEG", "MPO"):
+        whole_coefficients = jpeg_coefficient_bytes(image)
         # Let the JPEG decoder scale down by 2, 4 or 8 as it decodes: cheap and small.
         image.draft(image.mode, (WORKING_SIZE, WORKING_SIZE))
     image.seek(0)              # the first frame of an animated GIF
-    _check_decoded_size(image)
+    _check_decoded_size(image, whole_coefficients, full_size)
     image.load()
     turn = _TURNS.get(image.getexif().get(ORIENTATION, 1))
     white = _white(image)
     image = reduce_picture(image)
     if turn is not None:
         image = image.transpose(turn)      # a phone photo: turn it as the camera was held
-    array = np.asarray(image, dtype=np.float32) / white
+    with np.errstate(invalid="ignore", divide="ignore"):   # NaN and infinity are refused next
+        array = np.asarray(image, dtype=np.float32) / white
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
+    _check_finite(array)
     return np.clip(array, 0, 1)
 
 
-def _check_decoded_size(image: Image.Image) -> None:
-    """Refuse, before decoding, a picture whose pixels would take more than MAX_DECODED_BYTES."""
+def _check_finite(array: np.ndarray) -> None:
+    """Refuse pixels that are not numbers (a floating-point TIFF may hold NaN or infinity)."""
+    if not np.isfinite(array).all():
+        raise PictureError("the picture's pixels include NaN or infinity, which are no "
+                           "shade of grey")
+
+
+def jpeg_coefficient_bytes(image: Image.Image) -> int:
+    """The bytes libjpeg keeps for the whole picture's DCT coefficients while decoding
+    ``image`` (an opened JPEG), or 0 when it decodes as a stream.
+
+    A JPEG whose first scan lacks some colour channel, or that is progressive, is
+    decoded from a buffer of every coefficient of the picture: 2 bytes per pixel and
+    channel, at full size whatever :meth:`~PIL.Image.Image.draft` asks (counted here
+    with the blocks' padding, an upper bound).  Read from the headers Pillow has already
+    parsed, up to the first scan's.
+    """
     width, height = image.size
-    size = width * height * _BYTES_PER_PIXEL.get(image.mode, 4)
-    if size > MAX_DECODED_BYTES:
-        hint = "" if image.format == "JPEG" else "; a JPEG of it would be decoded at 1/8 of its size"
+    channels = getattr(image, "layers", len(image.getbands()))
+    progressive = bool(image.info.get("progressive") or image.info.get("progression"))
+    if not progressive:
+        try:
+            position = image.fp.tell()
+            image.fp.seek(0)
+            headers = image.fp.read(position)
+            image.fp.seek(position)
+        except (AttributeError, OSError, ValueError):
+            return 0
+        start = headers.rfind(b"\xff\xda")     # the first scan's header: FF DA, length, count
+        if start < 0 or start + 4 >= len(headers) or headers[start + 4] >= channels:
+            return 0
+    return channels * (width + 15) * (height + 15) * 2
+
+
+def _check_decoded_size(image: Image.Image, whole_coefficients=0, full_size=None) -> None:
+    """Refuse, before decoding, a picture whose decoding would take more than
+    MAX_DECODED_BYTES: its pixels, plus ``whole_coefficients`` for a JPEG decoded
+    from a buffer of the whole picture (:func:`jpeg_coefficient_bytes`)."""
+    width, height = image.size
+    size = width * height * _BYTES_PER_PIXEL.get(image.mode, 4) + whole_coefficients
+    if size <= MAX_DECODED_BYTES:
+        return
+    limit = f"more than the {MAX_DECODED_BYTES / 2**30:g} GiB a picture may take here"
+    if whole_coefficients:
+        full_width, full_height = full_size or image.size
         raise PictureError(
-            f"{width} x {height} pixels are too large to read: decoded they would take "
-            f"{size / 2**30:.1f} GiB, more than {MAX_DECODED_BYTES / 2**30:g} GiB{hint}")
+            f"a progressive JPEG of {full_width} x {full_height} pixels is too large to read: "
+            f"decoding it would take {size / 2**30:.1f} GiB, {limit}; a baseline "
+            f"(non-progressive) JPEG of it would be read in little memory")
+    hint = "" if image.format in ("JPEG", "MPO") else \
+        "; a JPEG of it would be decoded at 1/8 of its size"
+    raise PictureError(
+        f"{width} x {height} pixels are too large to read: decoded they would take "
+        f"{size / 2**30:.1f} GiB, {limit}{hint}")
 
 
 def reduce_picture(image: Image.Image) -> Image.Image:
@@ -307,6 +377,7 @@ def _as_channels(picture) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (1, 3) or min(array.shape[:2]) < 1:
         raise PictureError(f"a picture must be (height, width), (height, width, 1) or "
                            f"(height, width, 3), got shape {array.shape}")
+    _check_finite(array)
     return array
 
 

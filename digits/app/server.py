@@ -3,8 +3,8 @@
 The page (``digits/app/web/``: plain HTML, CSS and JavaScript) sends what is drawn to
 
 ``POST /api/classify``
-    The body is a picture file (PNG, JPEG, BMP, GIF: whatever ``digits classify``
-    reads); the answer is ``{"digit", "confidence", "scores", "image", "votes",
+    The body is a picture file (PNG, JPEG, BMP, GIF, TIFF, WebP: the formats
+    ``digits classify`` reads, :data:`digits.app.prepare.FORMATS`); the answer is ``{"digit", "confidence", "scores", "image", "votes",
     "models"}``: the digit read, its share of the ten outputs, the ten outputs, the
     28x28 image the network saw (rows of numbers, ink 1 on black 0), and with several
     models each model's answer and the votes per digit.  A body that is not a picture,
@@ -51,7 +51,7 @@ def prepare_body(body: bytes) -> np.ndarray:
     The bytes go through :func:`digits.app.prepare.prepare_bytes`, the steps a file given
     to ``classify`` goes through, read from memory.  Raises
     :class:`~digits.app.prepare.PictureError` with ``classify``'s message, less the file
-    name: ``not a picture (PNG, JPEG, BMP or GIF expected)``, ``no ink found: the
+    name: :data:`~digits.app.prepare.NOT_A_PICTURE`, ``no ink found: the
     picture is blank``.
     """
     from digits.app.prepare import PictureError, prepare_bytes

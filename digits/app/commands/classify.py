@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.app.models import DEFAULT_MODEL, load_models
+from digits.app.prepare import FORMAT_NAMES
 from digits.nn.ensemble import shares, vote
 from digits.system.errors import UsageError
 
@@ -35,8 +36,9 @@ CONFIDENCE_HELP = ("confidence is a digit's share of the ten outputs (a_j / sum 
 def configure(parser):
     parser.epilog = CONFIDENCE_HELP
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
-                        help="pictures of one digit each: PNG, JPEG, BMP or GIF, any size, "
-                             "dark ink on a light page or light on dark")
+                        help=f"pictures of one digit each: {FORMAT_NAMES}, any size, "
+                             "dark ink on a light page or light on dark; other files are "
+                             "refused before they are decoded")
     parser.add_argument("--model", type=Path, action="append", metavar="PATH",
                         help="the trained network (default: data/network.npz, where `make train` "
                              "saves it); give it several times and the networks vote")
