@@ -97,3 +97,67 @@ def test_measure_can_check_a_sample_only():
     x, y = mini_batch(n_in=30, n_out=4, m=10)
     result = speed.measure([30, 8, 4], x, y, repeats=3, checked=50)
     assert result["parameters_checked"] == 50
+
+
+# -- the rows ------------------------------------------------------------------------------
+
+def small_training(n=300, seed=0):
+    from digits.nn.dataset import DataSet
+
+    rng = np.random.default_rng(seed)
+    return DataSet(rng.uniform(0, 1, (n, 784)).astype(np.float32), rng.integers(0, 10, n))
+
+
+def as_result(experiment_id, variants):
+    return {"id": experiment_id, "variants": [{"name": name, "runs": runs} for name, runs in variants.items()]}
+
+
+def test_the_speed_row_runs_on_the_first_mini_batch_of_the_training_images():
+    from types import SimpleNamespace
+
+    settings = dict(speed.SPEED_VARIANTS["[784, 100, 10]"], sizes=[784, 3, 10], checked=200)
+    run = speed.run_backprop_speed(SimpleNamespace(settings=settings, seed=1),
+                                   SimpleNamespace(training=small_training()))
+    assert run["mini_batch_size"] == 10 and run["parameters_checked"] == 200
+    assert run["relative_difference"] < 1e-4
+
+
+def speed_run(**changes):
+    run = {"parameters": 23860, "parameters_checked": 23860, "forward_passes": 23861,
+           "forward_seconds": 80e-6, "backward_seconds": 60e-6, "backprop_seconds": 150e-6,
+           "finite_difference_seconds": 2.4, "finite_difference_over_backprop": 16000,
+           "backward_over_forward": 0.75, "relative_difference": 3e-5, "norm_difference": 3e-10}
+    return dict(run, **changes)
+
+
+def test_the_speed_check_agrees_with_the_chapter_on_plausible_numbers():
+    claims = speed.check_backprop_speed(as_result("ch2-backprop-speed", {"[784, 30, 10]": [speed_run()]}))
+    assert len(claims) == 3 and all(claim.agrees for claim in claims)
+
+
+def test_the_speed_check_fails_a_slow_backward_pass_or_a_wrong_gradient():
+    slow = speed_run(backward_over_forward=5.0)
+    wrong = speed_run(relative_difference=0.2)
+    assert not speed.check_backprop_speed(as_result("x", {"n": [slow]}))[0].agrees
+    assert not speed.check_backprop_speed(as_result("x", {"n": [wrong]}))[2].agrees
+
+
+def test_the_matrix_row_times_both_ways_with_the_bench():
+    from types import SimpleNamespace
+
+    run = speed.run_matrix(SimpleNamespace(settings=speed.MATRIX_SETTINGS, seed=1),
+                           SimpleNamespace(training=small_training()))
+    assert run["seconds_per_epoch"] > 0 and run["reference_seconds_per_epoch"] > 0
+    assert run["ratio"] == pytest.approx(np.median(run["ratio_runs"]))
+    claim, = speed.check_matrix(as_result("ch2-matrix", {"": [run]}))
+    assert claim.agrees == (run["ratio"] >= 1.5)
+
+
+def test_the_speed_check_compares_the_two_networks():
+    small = speed_run()
+    large = speed_run(parameters=79510, finite_difference_seconds=12.0, backprop_seconds=250e-6)
+    claims = speed.check_backprop_speed(as_result("x", {"[784, 30, 10]": [small], "[784, 100, 10]": [large]}))
+    assert len(claims) == 7 and claims[-1].agrees and "3.3x the parameters" in claims[-1].ours
+    flat = speed_run(parameters=79510, finite_difference_seconds=2.5)
+    claims = speed.check_backprop_speed(as_result("x", {"[784, 30, 10]": [small], "[784, 100, 10]": [flat]}))
+    assert not claims[-1].agrees

@@ -179,6 +179,7 @@ def _measure(network, x, y, seed, repeats, checked) -> dict:
     forward_gradient = finite_differences(workspaces, central=False)
     result["finite_difference_seconds"] = time.perf_counter() - started
     result["forward_passes"] = result["parameters"] + 1
+    result["seconds_per_difference"] = result["finite_difference_seconds"] / result["forward_passes"]
     result["finite_difference_over_backprop"] = result["finite_difference_seconds"] / result["backprop_seconds"]
     result["backward_over_forward"] = result["backward_seconds"] / result["forward_seconds"]
     backprop = workspaces.backpropagation()
@@ -191,3 +192,96 @@ def _measure(network, x, y, seed, repeats, checked) -> dict:
     result["relative_difference"] = largest_relative_difference(backprop, central)
     result["norm_difference"] = norm_relative_difference(backprop, central)
     return result
+
+
+# -- the rows ch2-backprop-speed and ch2-matrix --------------------------------------------
+
+# The book's network and the larger one, on the first mini-batch of 10 training images;
+# the larger one's central differences are checked on a random sample of its weights
+# (all 79,510 would take as long again as its timed one-sided differences).
+SPEED_VARIANTS = {"[784, 30, 10]": dict(kind="backprop-speed", sizes=[784, 30, 10], checked=None),
+                  "[784, 100, 10]": dict(kind="backprop-speed", sizes=[784, 100, 10], checked=5000)}
+MINI_BATCH_SIZE = 10
+# ch2-matrix: the bench's comparison (digits.replication.bench) on a slice of the
+# training images: our epochs on MATRIX_IMAGES, the per-example loop on
+# MATRIX_REFERENCE_IMAGES, each scaled to 50,000, in MATRIX_ROUNDS turns.
+MATRIX_IMAGES, MATRIX_REFERENCE_IMAGES, MATRIX_ROUNDS = 10_000, 2_000, 3
+MATRIX_SETTINGS = dict(kind="matrix", sizes=[784, 30, 10], mini_batch_size=10, dtype="float64")
+# "About as much as a forward pass": the backward pass within this factor of it.
+SAME_COST = 2.0
+
+
+def run_backprop_speed(task, context) -> dict:
+    """:func:`measure` on the first mini-batch of the training images."""
+    batch = context.training[:MINI_BATCH_SIZE]
+    settings = task.settings
+    return measure(settings["sizes"], batch.inputs.T, batch.targets().T, seed=task.seed,
+                   checked=settings["checked"])
+
+
+def run_matrix(task, context) -> dict:
+    """Seconds per epoch of the matrix-based mini-batch (ours) and of the per-example loop."""
+    from digits.replication import bench
+
+    s = task.settings
+    setting = bench.Setting(tuple(s["sizes"]), s["mini_batch_size"], s["dtype"], None)
+    training = context.training[:MATRIX_IMAGES]
+    with blas_threads(1):
+        _, ours, theirs, _ = bench.time_epochs(setting, training, MATRIX_ROUNDS, MATRIX_REFERENCE_IMAGES,
+                                               seed=task.seed)
+    ratios = [reference / mine for reference, mine in zip(theirs, ours)]
+    return {"seconds_per_epoch": float(np.median(ours)), "reference_seconds_per_epoch": float(np.median(theirs)),
+            "ratio": float(np.median(ratios)), "ratio_runs": ratios, "images": len(training),
+            "reference_images": MATRIX_REFERENCE_IMAGES}
+
+
+def check_backprop_speed(result) -> list:
+    from digits.replication.checks import Claim, runs
+
+    claims = []
+    for entry in result["variants"]:
+        run = runs(result, entry["name"])[0]
+        claims.append(Claim(
+            f"{entry['name']}: the backward pass costs about as much as the forward pass",
+            f"backward / forward {run['backward_over_forward']:.2f}x "
+            f"({1e6 * run['backward_seconds']:.0f} / {1e6 * run['forward_seconds']:.0f} µs)",
+            1 / SAME_COST <= run["backward_over_forward"] <= SAME_COST))
+        claims.append(Claim(
+            f"{entry['name']}: finite differences need a forward pass per weight",
+            f"{run['forward_passes']:,} forward passes in {run['finite_difference_seconds']:.1f} s, "
+            f"{run['finite_difference_over_backprop']:,.0f}x backpropagation's "
+            f"{1e3 * run['backprop_seconds']:.2f} ms",
+            run["finite_difference_over_backprop"] > run["parameters"] / 10))
+        checked = ("every parameter" if run["parameters_checked"] == run["parameters"]
+                   else f"{run['parameters_checked']:,} parameters drawn at random")
+        claims.append(Claim(
+            f"{entry['name']}: both give the same gradient",
+            f"central differences, {checked}: largest relative difference "
+            f"{run['relative_difference']:.1e}, norm-wise {run['norm_difference']:.1e}",
+            run["relative_difference"] < 1e-3))
+    if len(result["variants"]) > 1:
+        claims.append(_growth_claim([runs(result, entry["name"])[0] for entry in result["variants"]]))
+    return claims
+
+
+def _growth_claim(measured) -> "Claim":
+    """Between the smallest and the largest network: the finite differences' time grows
+    at least as the parameters do, backpropagation's by less."""
+    from digits.replication.checks import Claim
+
+    small, large = min(measured, key=lambda r: r["parameters"]), max(measured, key=lambda r: r["parameters"])
+    more = large["parameters"] / small["parameters"]
+    differences = large["finite_difference_seconds"] / small["finite_difference_seconds"]
+    backprop = large["backprop_seconds"] / small["backprop_seconds"]
+    return Claim("finite differences' cost grows with the number of weights, backpropagation's far less",
+                 f"{more:.1f}x the parameters: finite differences {differences:.1f}x the time, "
+                 f"backpropagation {backprop:.1f}x", differences >= 0.8 * more and backprop < differences / 2)
+
+
+def check_matrix(result) -> list:
+    from digits.replication.checks import Claim, runs
+
+    run = runs(result)[0]
+    return [Claim("about twice as fast as the per-example loop",
+                  f"{run['ratio']:.1f}x ({run['seconds_per_epoch']:.2f} s per epoch against "
+                  f"{run['reference_seconds_per_epoch']:.2f} s)", run["ratio"] >= 1.5)]
