@@ -22,17 +22,19 @@ curve to ``docs/images/xor.png``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from digits.app.cli import ArgumentParser, HelpFormatter, check_seed, exit_status
+from digits.nn.callbacks import Callback
 from digits.nn.dataset import DataSet
 from digits.system.errors import UsageError
 from digits.system.files import check_png_path, write_atomically
 from digits.nn.network import Network
 from digits.app.plots import png_bytes
+from digits.app.terminal import show
+from digits.nn.callbacks import Callback
 
 INPUTS = np.array([[0, 0, 1],
                    [0, 1, 1],
@@ -47,26 +49,41 @@ def xor_data() -> DataSet:
     return DataSet(INPUTS.copy(), TARGETS.copy(), n_out=1)
 
 
-def train(epochs=4_000, eta=4.0, seed=0, callback=None):
+class RecordOutputs(Callback):
+    """After each epoch, the network's four outputs on the XOR rows (appended to ``outputs``)."""
+
+    def __init__(self, inputs, outputs):
+        self.inputs, self.outputs = inputs, outputs
+
+    def on_epoch_end(self, run):
+        self.outputs.append(run.network.feedforward(self.inputs)[0])
+
+
+class CostLines(Callback):
+    """Shows the training cost after the first epoch, every ``every``-th and the last."""
+
+    def __init__(self, every):
+        self.every = every
+
+    def on_epoch_end(self, run):
+        if run.epoch == 1 or run.epoch % self.every == 0 or run.epoch == run.epochs:
+            show(f"epoch {run.epoch:>6}: cost {run.history.training_cost[-1]:.6f}")
+
+
+def train(epochs=4_000, eta=4.0, seed=0, callbacks=()):
     """Train a ``[3, 4, 1]`` sigmoid network on XOR; return ``(network, history, outputs)``.
 
     ``history.training_cost`` holds the quadratic cost after every epoch, and
     ``outputs`` is an ``(epochs, 4)`` array of the network's four outputs after every
-    epoch.  ``callback(epoch, history)`` is passed on to :meth:`Network.SGD`.
+    epoch.  ``callbacks`` are passed on to :meth:`Network.SGD`, after the recording.
     """
     training_data = xor_data()
     network = Network([3, 4, 1], cost="quadratic", activations="sigmoid", init="large",
                       seed=seed)
     outputs = []
-
-    def record(epoch, history):
-        outputs.append(network.feedforward(training_data.inputs.T)[0])
-        if callback is not None:
-            callback(epoch, history)
-
-    history = network.SGD(training_data, epochs, len(training_data), eta,
-                          monitor_training_cost=True, callback=record)
-    return network, history, np.array(outputs)
+    history = network.SGD(training_data, epochs, len(training_data), eta, monitor_training_cost=True,
+                          callbacks=[RecordOutputs(training_data.inputs.T, outputs), *callbacks])
+    return network, history, np.array(outputs)                    # (epochs, 4)
 
 
 def cost_figure(history, outputs, eta, seed):
@@ -128,21 +145,18 @@ def run(args) -> int:
     Network.check_hyperparameters(args.epochs, 4, args.eta)
     check_png_path(args.output)
 
-    def report(epoch, history):
-        if epoch == 1 or epoch % args.print_every == 0 or epoch == args.epochs:
-            print(f"epoch {epoch:>6}: cost {history.training_cost[-1]:.6f}", flush=True)
-
-    print(f"XOR: [3, 4, 1] sigmoid network, quadratic cost, {args.epochs} epochs, "
-          f"eta {args.eta}, seed {args.seed}")
-    network, history, outputs = train(args.epochs, args.eta, args.seed, callback=report)
-    print()
-    print(f"{'input':<9} {'target':>6} {'output':>8}")
+    show(f"XOR: [3, 4, 1] sigmoid network, quadratic cost, {args.epochs} epochs, "
+         f"eta {args.eta}, seed {args.seed}")
+    network, history, outputs = train(args.epochs, args.eta, args.seed,
+                                      callbacks=[CostLines(args.print_every)])
+    show("")
+    show(f"{'input':<9} {'target':>6} {'output':>8}")
     for inputs, target, output in zip(INPUTS, TARGETS, outputs[-1]):
-        print(f"{' '.join(f'{value:.0f}' for value in inputs):<9} {target:>6} {output:>8.4f}")
+        show(f"{' '.join(f'{value:.0f}' for value in inputs):<9} {target:>6} {output:>8.4f}")
     write_atomically(args.output, png_bytes(cost_figure(history, outputs, args.eta, args.seed)))
-    print(f"drew {args.output}")
+    show(f"drew {args.output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from digits.nn.callbacks import Callback
 from digits.nn.dataset import DataSet
 from digits.nn.network import Network
 
@@ -127,11 +128,12 @@ def test_early_stopping_stops_after_n_epochs_without_improvement_and_keeps_the_b
     network = Network([3, 4, 2], cost="cross-entropy", seed=9)
     snapshots = {}
 
-    def remember(epoch, history):
-        snapshots[epoch] = [w.copy() for w in network.weights]
+    class Remember(Callback):
+        def on_epoch_end(self, run):
+            snapshots[run.epoch] = [w.copy() for w in run.network.weights]
 
     history = network.SGD(data, 100, 4, 1.0, validation_data=data, early_stopping_n=5,
-                          callback=remember)
+                          callbacks=[Remember()])
 
     assert history.stopped_early
     assert history.epochs == history.best_epoch + 5

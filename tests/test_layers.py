@@ -4,6 +4,7 @@ a plain loop over receptive fields, and shapes that do not fit refused in one li
 import numpy as np
 import pytest
 
+from digits.nn.callbacks import Callback
 from digits.nn.dataset import DataSet
 from digits.system.errors import UsageError
 from digits.data.expand import ExpandedDataSet, shift_images
@@ -210,13 +211,14 @@ def test_a_run_stopped_after_epoch_2_of_4_and_resumed_ends_with_the_same_weights
     saved = {}
     first = small_convolutional_network(dropout=0.3, activation="relu")
 
-    def stop_after_two(state: TrainingState):
-        saved["state"] = state
-        if state.epoch == 2:
-            raise KeyboardInterrupt
+    class StopAfterTwo(Callback):
+        def on_epoch_end(self, run):
+            saved["state"] = run.state()
+            if run.epoch == 2:
+                run.request_stop()
 
-    with pytest.raises(KeyboardInterrupt):
-        first.SGD(training, checkpoint=stop_after_two, **settings)
+    first.SGD(training, callbacks=[StopAfterTwo()], **settings)
+    assert isinstance(saved["state"], TrainingState) and saved["state"].epoch == 2
     resumed = small_convolutional_network(dropout=0.3, activation="relu", seed=99)
     history = resumed.SGD(training, resume=saved["state"], **settings)
 

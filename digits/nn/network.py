@@ -241,7 +241,6 @@ class Network:
         settings = {key: options.pop(key) for key in ("l1", "momentum", "schedule") if key in options}
         watch = {key: options.pop(key) for key in ("monitor_validation_accuracy", "keep_best_validation")
                  if key in options}
-        callbacks = list(callbacks) + training.callbacks_from_functions(options)
         if options:
             raise TypeError(f"SGD() got an unexpected keyword argument {next(iter(options))!r}")
         settings = training.Settings(epochs, mini_batch_size, eta, lmbda,

@@ -443,40 +443,6 @@ def check_hyperparameters(epochs, mini_batch_size, eta, lmbda=0.0, l1=0.0, momen
               has_validation=validation_data is not None)
 
 
-class _EpochFunction:
-    """``callback(epoch, history)`` after each epoch (the keyword scripts gave before callbacks)."""
-
-    def __init__(self, function):
-        self.function, self.every_batches = function, None
-
-    def on_train_begin(self, run):
-        pass
-
-    on_epoch_begin = on_batch_end = on_train_end = on_train_begin
-
-    def on_epoch_end(self, run):
-        self.function(run.epoch, run.history)
-
-
-class _StateFunction(_EpochFunction):
-    """``checkpoint(state)`` with a :class:`TrainingState` after each whole epoch."""
-
-    def on_epoch_end(self, run):
-        if run.epoch_finished:
-            self.function(run.state())
-
-
-def callbacks_from_functions(options: dict) -> list:
-    """Callbacks for the functions of ``checkpoint=`` and ``callback=`` (popped from ``options``)."""
-    made = []
-    if options.get("checkpoint") is not None:
-        made.append(_StateFunction(options.pop("checkpoint")))
-    if options.get("callback") is not None:
-        made.append(_EpochFunction(options.pop("callback")))
-    options.pop("checkpoint", None), options.pop("callback", None)
-    return made
-
-
 def _train_epoch(run, shuffled, workspaces, per_batch):
     """The mini-batches of one epoch: shuffle, then a :func:`train_step` for each."""
     network, rule, m = run.network, run.rule, run.mini_batch_size
