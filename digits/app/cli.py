@@ -63,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_seed(seed) -> None:
     """Refuse a ``--seed`` below 0 (numpy's generators take none) before any work is done."""
-    if seed is not None and seed < 0:
-        raise UsageError(f"--seed must be a whole number of at least 0, got {seed}")
+    from digits.nn.hyperparameters import check
+
+    check({"seed": seed}, {"seed": "--seed"})
 
 
 def exit_status(action, name, interrupted="interrupted") -> int:

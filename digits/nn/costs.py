@@ -113,3 +113,18 @@ def check_pairing(cost, output_activation):
                          f"not {output_activation.name}")
     if needed is None and output_activation.name == "softmax":
         raise UsageError("a softmax output layer goes with the log-likelihood cost")
+
+
+
+def l2_term(weights, lmbda, n) -> float:
+    """The L2 regularisation term of the cost, (lmbda / 2n) Σ_w w² (chapter 3, eq. 85).
+
+    ``weights``: the arrays of weights (biases are not regularised); n: the size of the
+    training set.  Summed in float64.
+    """
+    return 0.5 * (lmbda / n) * sum(float(np.sum(np.square(w, dtype=np.float64))) for w in weights)
+
+
+def l1_term(weights, l1, n) -> float:
+    """The L1 regularisation term of the cost, (l1 / n) Σ_w |w| (chapter 3, eq. 95)."""
+    return (l1 / n) * sum(float(np.sum(np.abs(w), dtype=np.float64)) for w in weights)

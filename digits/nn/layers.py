@@ -23,8 +23,10 @@ Conventions that would otherwise surprise:
 * Every array a forward or backward pass writes lives in a :class:`Workspace` that the
   layer makes once per mini-batch size; training reuses it for every mini-batch, since
   for arrays this small allocating one costs about as much as filling it.
-* ``backward`` receives δ already multiplied by the step's factor eta/m (see
-  :meth:`digits.nn.network.Network.backprop`), so the gradients it writes carry it too.
+* ``backward`` writes into ``nabla_b`` and ``nabla_w`` whatever multiple of the
+  gradient its δ carries: δ itself for :meth:`digits.nn.network.Network.backprop`,
+  δ times eta/m in a training step (:meth:`digits.nn.network.Network.backward_pass`
+  multiplies the output error by it), where the two arrays then hold the step.
 * Dropout (chapter 3, used in chapter 6) drops each *input* of a layer with
   probability p while training.  The inputs kept are multiplied by 1/(1 - p)
   ("inverted dropout"), so each neuron's expected weighted input is the same with and
@@ -38,9 +40,16 @@ from __future__ import annotations
 import numpy as np
 
 from digits.nn import activations as activations_module
+from digits.nn import hyperparameters
 from digits.system.errors import UsageError
 
-INITIALISATIONS = ("default", "large", "network3", "zero")
+#: How a layer's first weights and biases are drawn (``init``), the one table of them.
+INITIALISATIONS = {
+    "default": "weights from N(0, 1/n_in), biases from N(0, 1) (chapter 3)",
+    "large": "weights and biases from N(0, 1) (chapter 1)",
+    "network3": "weights from N(0, 1/n_out), biases from N(0, 1) (the book's network3.py)",
+    "zero": "weights and biases 0 (network3.py's softmax layer)",
+}
 
 
 class Workspace:
@@ -66,8 +75,7 @@ class Layer:
 
     def __init__(self, activation, dropout, init):
         self.activation = activations_module.get(activation)
-        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
-            raise UsageError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        hyperparameters.check({"dropout": dropout})
         if init not in INITIALISATIONS:
             raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
         self.dropout = float(dropout)

@@ -33,13 +33,13 @@ from digits.nn import training
 from digits.nn.dataset import DataSet, Examples, as_dataset
 from digits.system.errors import UsageError
 from digits.system.memory import check_memory
-from digits.nn.layers import ConvPool, FullyConnected, Layer, Softmax
+from digits.nn import hyperparameters
+from digits.nn.layers import INITIALISATIONS, ConvPool, FullyConnected, Layer, Softmax
 from digits.system.threads import blas_threads
 from digits.nn.training import SCHEDULES, History, check_hyperparameters
 
 __all__ = ["Network", "History", "FullyConnected", "Softmax", "ConvPool", "SCHEDULES"]
 
-INITIALISATIONS = ("default", "large")
 
 
 # How many examples evaluation feeds forward at a time: slices of a few hundred images
@@ -67,8 +67,9 @@ class Network:
     ``init`` (with sizes)
         ``"large"``: every weight and bias from N(0, 1) (chapter 1); ``"default"``:
         weights from N(0, 1/n_in), with n_in the neuron's number of inputs, and biases
-        from N(0, 1) (chapter 3's improved initialisation).  Layer objects carry their
-        own ``init``.
+        from N(0, 1) (chapter 3's improved initialisation); the others of
+        :data:`digits.nn.layers.INITIALISATIONS` too.  Layer objects carry their own
+        ``init``.
     ``seed``
         seeds the initial weights, the shuffling of the training data and dropout, so
         the same seed and data give identical weights and accuracies, run after run.
@@ -84,8 +85,7 @@ class Network:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
             raise UsageError(f"dtype must be float32 or float64, not {dtype}")
-        if seed is not None and not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise UsageError(f"the seed must be a whole number of at least 0, got {seed!r}")
+        hyperparameters.check({"seed": seed})
         layers = list(sizes)            # neurons per layer, or the layers themselves
         if layers and all(isinstance(layer, Layer) for layer in layers):
             if init is not None:
@@ -119,8 +119,8 @@ class Network:
 
         The biases of every layer are drawn first, then the weights, the order of the
         book's ``network.py``, so that a seed gives the same network it always gave.
-        ``init`` (``"large"`` or ``"default"``) changes the initialisation of a network
-        built from sizes.
+        ``init`` (one of :data:`digits.nn.layers.INITIALISATIONS`) changes the
+        initialisation of a network built from sizes.
         """
         if init is not None:
             if self.init is None or init not in INITIALISATIONS:
@@ -389,9 +389,9 @@ class Network:
         cost /= len(data)
         weights = [w for layer in self.layers for w in layer.regularised()]
         if lmbda:
-            cost += 0.5 * (lmbda / n) * sum(float(np.sum(np.square(w, dtype=np.float64))) for w in weights)
+            cost += costs_module.l2_term(weights, lmbda, n)
         if l1:
-            cost += (l1 / n) * sum(float(np.sum(np.abs(w), dtype=np.float64)) for w in weights)
+            cost += costs_module.l1_term(weights, l1, n)
         return cost
 
     # -- helpers ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 
 from digits.data.expand import ExpandedDataSet
 from digits.nn.callbacks import Callback
+from digits.nn.costs import l2_term
 from digits.nn.dataset import DataSet
 
 
@@ -153,8 +154,7 @@ def measure(network, data: DataSet, lmbda, n) -> tuple:
         cost += network.cost.fn(outputs, chunk.targets().T)
     cost /= len(data)
     if lmbda:
-        cost += 0.5 * (lmbda / n) * sum(float(np.sum(np.square(w, dtype=np.float64)))
-                                        for w in network.weights)
+        cost += l2_term(network.weights, lmbda, n)
     return cost, correct
 
 

@@ -12,7 +12,6 @@ validation accuracy reported with the test accuracy at the best validation epoch
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from datetime import datetime, timezone
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.app.cli import check_seed
 from digits.app.mnist_flags import add_data_arguments, load_mnist
 from digits.app.terminal import show
 from digits.app.train_watchers import CtrlCStops
@@ -143,8 +141,6 @@ def check_arguments(args):
     resolve_defaults(args)
     if args.layers is not None and args.sizes is not None:
         raise UsageError("give --sizes (chapters 1-3) or --layers (chapter 6), not both")
-    if not (math.isfinite(args.dropout) and 0 <= args.dropout < 1):
-        raise UsageError(f"--dropout must be a probability in [0, 1), got {args.dropout}")
     if args.layers is None:        # (a layer description is checked as it is parsed)
         sizes = args.sizes
         if len(sizes) < 2 or sizes[0] != INPUTS or sizes[-1] != OUTPUTS:
@@ -156,24 +152,21 @@ def check_arguments(args):
     check_destinations(args)
 
 
+# The flag of each setting the training loop checks (digits.nn.hyperparameters).
+FLAGS = {"epochs": "--epochs", "mini_batch_size": "--mini-batch-size", "eta": "--eta",
+         "lmbda": "--lmbda", "l1": "--l1", "momentum": "--momentum",
+         "early_stopping_n": "--early-stopping", "schedule": "--schedule", "seed": "--seed",
+         "dropout": "--dropout"}
+
+
 def check_training_settings(args):
-    """The settings of stochastic gradient descent, the same for every network."""
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.mini_batch_size < 1:
-        raise UsageError(f"--mini-batch-size must be at least 1, got {args.mini_batch_size}")
-    if not (math.isfinite(args.eta) and args.eta > 0):
-        raise UsageError(f"--eta must be a positive number, got {args.eta}")
-    for flag, value in (("--lmbda", args.lmbda), ("--l1", args.l1)):
-        if not (math.isfinite(value) and value >= 0):
-            raise UsageError(f"{flag} must be zero or positive, got {value}")
-    if not (math.isfinite(args.momentum) and 0 <= args.momentum < 1):
-        raise UsageError(f"--momentum must be in [0, 1), got {args.momentum}")
-    if args.early_stopping < 0:
-        raise UsageError(f"--early-stopping must be 0 (off) or a number of epochs, got {args.early_stopping}")
-    if args.schedule and not args.early_stopping:
-        raise UsageError("--schedule halve needs --early-stopping N to say when to halve")
-    check_seed(args.seed)
+    """The settings of stochastic gradient descent, checked against the library's table."""
+    from digits.nn.hyperparameters import check_run
+
+    check_run({"dropout": args.dropout, "epochs": args.epochs, "mini_batch_size": args.mini_batch_size,
+               "eta": args.eta, "lmbda": args.lmbda, "l1": args.l1, "momentum": args.momentum,
+               "early_stopping_n": args.early_stopping, "schedule": args.schedule, "seed": args.seed},
+              has_validation=True, flags=FLAGS)
 
 
 def check_destinations(args):
