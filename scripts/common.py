@@ -1,4 +1,5 @@
-"""What the chapter-3 scripts share: their command-line flags and their epoch lines.
+"""What the chapter-3 scripts share: their command-line flags, their epoch lines, and
+where a line goes (``show``: the results, on standard output).
 
 Each script states its own experiment in a few readable lines; this module keeps the
 plumbing out of their way.
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from digits.app.cli import ArgumentParser, HelpFormatter
 from digits.app.mnist_flags import add_data_arguments, load_mnist  # noqa: F401 (scripts call common.load_mnist)
+from digits.app.terminal import show  # noqa: F401 (scripts call common.show)
+from digits.nn.callbacks import Callback
 
 
 def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
@@ -27,13 +30,18 @@ def parser(description, epochs, eta, hidden=30, lmbda=0.0, seed=None):
     return result
 
 
-def print_epoch(name):
-    """A callback for Network.SGD printing ``Epoch N: correct / total`` on the ``name`` data."""
-    from digits.app.report import epoch_line
+class EpochLines(Callback):
+    """Shows ``Epoch N: correct / total`` on the ``name`` data after every ``every``-th
+    epoch and the last (a training callback: ``Network.SGD(..., callbacks=[...])``)."""
 
-    def callback(epoch, history):
-        print(epoch_line(epoch, history, name), flush=True)
-    return callback
+    def __init__(self, name, every=1):
+        self.name, self.every = name, every
+
+    def on_epoch_end(self, run):
+        from digits.app.report import epoch_line
+
+        if run.epoch % self.every == 0 or run.epoch == run.epochs:
+            show(epoch_line(run.epoch, run.history, self.name))
 
 
 def run(main):

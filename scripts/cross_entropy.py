@@ -18,10 +18,10 @@ def main(argv=None):
     net = Network([784, args.hidden, 10], cost="cross-entropy", init="large", seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, evaluation_data=test_data,
-                      callback=common.print_epoch("test"))
+                      callbacks=[common.EpochLines("test")])
     best = max(history.evaluation_accuracy)
-    print(f"Best test accuracy {100 * best / len(test_data):.2f}% (the book: 95.49% with 30 hidden "
-          f"neurons, 96.82% with 100)")
+    common.show(f"Best test accuracy {100 * best / len(test_data):.2f}% (the book: 95.49% with 30 hidden "
+                f"neurons, 96.82% with 100)")
     return 0
 
 

@@ -28,12 +28,12 @@ def main(argv=None):
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, validation_data=validation_data,
                       early_stopping_n=args.patience, schedule=args.schedule,
-                      callback=common.print_epoch("validation"))
+                      callbacks=[common.EpochLines("validation")])
     best = history.validation_accuracy[history.best_epoch - 1]
     how = "stopped by itself" if history.stopped_early else "reached --epochs"
-    print(f"Training {how} after {history.epochs} epochs; kept epoch {history.best_epoch} "
-          f"(validation {100 * best / len(validation_data):.2f}%, final eta {history.eta[-1]:g})")
-    print(f"Test accuracy of the kept weights: {100 * net.accuracy(test_data):.2f}%")
+    common.show(f"Training {how} after {history.epochs} epochs; kept epoch {history.best_epoch} "
+                f"(validation {100 * best / len(validation_data):.2f}%, final eta {history.eta[-1]:g})")
+    common.show(f"Test accuracy of the kept weights: {100 * net.accuracy(test_data):.2f}%")
     return 0
 
 

@@ -22,7 +22,6 @@ accuracy and final cost, and draws ``docs/images/moons.png``.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from digits.system.errors import UsageError
 from digits.system.files import check_png_path, write_atomically
 from digits.nn.network import Network
 from digits.app.plots import png_bytes
+from digits.app.terminal import show
 
 HIDDEN_SIZES = (1, 2, 3, 4, 5, 20, 50)
 DEFAULT_OUTPUT = Path("docs") / "images" / "moons.png"
@@ -202,19 +202,19 @@ def run(args) -> int:
     Network.check_hyperparameters(args.epochs, args.points, args.eta, args.lmbda)
     check_png_path(args.output)
     training_data = make_moons(args.points, args.noise, args.seed)
-    print(f"two moons: {len(training_data)} points, noise {args.noise}, seed {args.seed}; "
-          f"full-batch gradient descent, {args.epochs} epochs, eta {args.eta}, "
-          f"lmbda {args.lmbda}")
-    print(table_header())
+    show(f"two moons: {len(training_data)} points, noise {args.noise}, seed {args.seed}; "
+         f"full-batch gradient descent, {args.epochs} epochs, eta {args.eta}, "
+         f"lmbda {args.lmbda}")
+    show(table_header())
     results = []
     for hidden in [0, *args.hidden]:
         result = train(hidden, training_data, args.epochs, args.eta, args.lmbda, args.seed)
-        print(table_row(result), flush=True)
+        show(table_row(result))
         results.append(result)
     write_atomically(args.output, png_bytes(decision_figure(training_data, results)))
-    print(f"drew {args.output}")
+    show(f"drew {args.output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

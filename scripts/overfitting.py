@@ -13,10 +13,22 @@ The four curves are drawn to ``--plot`` (redrawn every 10 epochs while it runs).
 from pathlib import Path
 
 import common
+from digits.nn.callbacks import Callback
 from digits.system.errors import UsageError
 from digits.system.files import check_png_path
 from digits.nn.network import Network
 from digits.app.plots import save_history_plot
+
+
+class CurvesPlot(Callback):
+    """Draws the four curves to ``path`` after every ``every``-th epoch and the last."""
+
+    def __init__(self, path, title, every):
+        self.path, self.title, self.every = path, title, every
+
+    def on_epoch_end(self, run):
+        if run.epoch % self.every == 0 or run.epoch == run.epochs:
+            save_history_plot(run.history, self.path, self.title, evaluation_name="test")
 
 
 def main(argv=None):
@@ -33,23 +45,17 @@ def main(argv=None):
     training_data = training_data[:args.training_size]
     title = (f"[784, {args.hidden}, 10], cross-entropy, {len(training_data)} training images, "
              f"eta {args.eta:g}, lambda {args.lmbda:g}")
-    show = common.print_epoch("test")
-
-    def callback(epoch, history):
-        if epoch % 10 == 0 or epoch == args.epochs:
-            show(epoch, history)
-            save_history_plot(history, args.plot, title, evaluation_name="test")
-
+    every_ten = [common.EpochLines("test", every=10), CurvesPlot(args.plot, title, every=10)]
     net = Network([784, args.hidden, 10], cost="cross-entropy", init="large", seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, evaluation_data=test_data,
                       monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
                       monitor_training_cost=True, monitor_training_accuracy=True,
-                      callback=callback)
+                      callbacks=every_ten)
     best = max(history.evaluation_accuracy)
-    print(f"Best test accuracy {100 * best / len(test_data):.2f}% at epoch "
-          f"{history.evaluation_accuracy.index(best) + 1}; training accuracy at the end "
-          f"{100 * history.training_accuracy[-1] / len(training_data):.2f}%; curves in {args.plot}")
+    common.show(f"Best test accuracy {100 * best / len(test_data):.2f}% at epoch "
+                f"{history.evaluation_accuracy.index(best) + 1}; training accuracy at the end "
+                f"{100 * history.training_accuracy[-1] / len(training_data):.2f}%; curves in {args.plot}")
     return 0
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 
 from digits.app.cli import ArgumentParser, HelpFormatter
 from digits.app.mnist_flags import add_data_arguments, load_mnist
+from digits.app.terminal import notice, show
 
 # (mode, file format): every kind of picture is drawn in turn.
 KINDS = [("L", "PNG"), ("L", "JPEG"), ("RGB", "PNG"), ("RGB", "JPEG"), ("RGBA", "PNG")]
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
         network, _ = model_file.load(args.model)
         _, _, test = load_mnist(args)
     except DigitsError as error:
-        print(f"redrawn_accuracy: error: {error}", file=sys.stderr)
+        notice(f"redrawn_accuracy: error: {error}")
         return 1
     digits = test.inputs[:args.count]
     labels = test.labels[:args.count]
@@ -119,8 +120,8 @@ def main(argv=None) -> int:
             [sys.executable, "-m", "digits", "classify", "--json", "--model", str(args.model),
              *map(str, paths)], capture_output=True, text=True)
     if result.returncode != 0:
-        print(f"redrawn_accuracy: classify failed ({result.returncode}): "
-              f"{result.stderr.strip()}", file=sys.stderr)
+        notice(f"redrawn_accuracy: classify failed ({result.returncode}): "
+               f"{result.stderr.strip()}")
         return 1
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [answer["file"] for answer in answers] == list(map(str, paths))
@@ -130,17 +131,17 @@ def main(argv=None) -> int:
     for kind, correct in zip(kinds, redrawn):
         by_kind[kind].append(correct)
     sides = [max(size) for size in sizes]
-    print(f"{args.count} MNIST test digits, network {args.model} ({network.sizes})")
-    print(f"  pictures of {min(sides)} to {max(sides)} pixels on the longer side "
-          f"(first 200 measured)")
-    print(f"  original 28x28:   {original.sum()} / {args.count} = {100 * original.mean():.2f}%")
-    print(f"  redrawn+classify: {redrawn.sum()} / {args.count} = {100 * redrawn.mean():.2f}%")
-    print(f"  difference:       {100 * (redrawn.mean() - original.mean()):+.2f} percentage points")
+    show(f"{args.count} MNIST test digits, network {args.model} ({network.sizes})")
+    show(f"  pictures of {min(sides)} to {max(sides)} pixels on the longer side "
+         f"(first 200 measured)")
+    show(f"  original 28x28:   {original.sum()} / {args.count} = {100 * original.mean():.2f}%")
+    show(f"  redrawn+classify: {redrawn.sum()} / {args.count} = {100 * redrawn.mean():.2f}%")
+    show(f"  difference:       {100 * (redrawn.mean() - original.mean()):+.2f} percentage points")
     for kind in KINDS:
         results = np.array(by_kind[kind])
-        print(f"    {kind[0]:>4} {kind[1]:<4}: {100 * results.mean():.2f}% of {len(results)}")
+        show(f"    {kind[0]:>4} {kind[1]:<4}: {100 * results.mean():.2f}% of {len(results)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

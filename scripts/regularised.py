@@ -21,10 +21,10 @@ def main(argv=None):
     net = Network([784, args.hidden, 10], cost="cross-entropy", init=args.init, seed=args.seed)
     history = net.SGD(training_data, args.epochs, args.mini_batch_size, args.eta,
                       lmbda=args.lmbda, evaluation_data=test_data,
-                      monitor_training_cost=True, callback=common.print_epoch("test"))
+                      monitor_training_cost=True, callbacks=[common.EpochLines("test")])
     best = max(history.evaluation_accuracy)
-    print(f"Best test accuracy {100 * best / len(test_data):.2f}% at epoch "
-          f"{history.evaluation_accuracy.index(best) + 1}")
+    common.show(f"Best test accuracy {100 * best / len(test_data):.2f}% at epoch "
+                f"{history.evaluation_accuracy.index(best) + 1}")
     return 0
 
 

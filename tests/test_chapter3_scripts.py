@@ -79,8 +79,7 @@ def test_nonsense_is_one_line(name, flags, status, fragment, mnist_data_dir):
     assert len(result.stderr.strip().splitlines()) == 1 and fragment in result.stderr
 
 
-@pytest.mark.parametrize("name", NAMES + ["bench", "replicate", "moons", "xor", "redrawn_accuracy",
-                                          "chapter6"])
+@pytest.mark.parametrize("name", NAMES + ["bench", "replicate", "moons", "xor", "redrawn_accuracy"])
 def test_help_shows_no_empty_defaults(name):
     # A flag with nothing to default to (None, False) says nothing about it.
     result = script(name, "--help")
