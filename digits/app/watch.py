@@ -130,11 +130,18 @@ def copy_network(network):
     return copy
 
 
-def answers_and_confidences(network, data, chunk=500) -> tuple[np.ndarray, np.ndarray]:
+def answers_and_confidences(network, data) -> tuple[np.ndarray, np.ndarray]:
     """The digit ``network`` answers for each example of ``data`` and its confidence (the
-    answer's share of the ten outputs, as ``classify`` shows it)."""
+    answer's share of the ten outputs, as ``classify`` shows it).
+
+    The examples go through in slices: large ones for a fully connected network (few
+    steps of Python between the matrix products, so the training thread is rarely made
+    to wait for the interpreter), small ones for a convolutional network (its
+    per-example copies are large).
+    """
     from digits.nn.ensemble import answers_and_shares
 
+    chunk = 100 if network.convolutional else 2000
     answers, confidences = [], []
     for start in range(0, len(data), chunk):
         rows = data.inputs[start:start + chunk]
@@ -301,7 +308,11 @@ class Worker:
     """One daemon thread doing the page's slow jobs, the latest of each kind only.
 
     :meth:`submit` never waits: a job of a kind already waiting replaces it (a newer
-    copy of the weights makes an older one pointless).
+    copy of the weights makes an older one pointless).  Jobs run only while the worker
+    is :meth:`open`: the callback opens it while the loop trains an epoch's
+    mini-batches, with the matrix library held to one thread
+    (:mod:`digits.system.threads`), so that the worker's products run on one thread
+    too, and not beside the evaluation between epochs; and for good once training ends.
     """
 
     def __init__(self, report=None):
@@ -310,6 +321,7 @@ class Worker:
         self._order = deque()
         self._condition = threading.Condition()
         self._busy = False
+        self._open = True
         self._thread = threading.Thread(target=self._work, name="watch worker", daemon=True)
         self._thread.start()
 
@@ -320,6 +332,12 @@ class Worker:
             self._pending[kind] = job
             self._condition.notify()
 
+    def open(self, is_open: bool = True) -> None:
+        """Let jobs run (True) or wait (False); a job already running finishes."""
+        with self._condition:
+            self._open = is_open
+            self._condition.notify_all()
+
     def idle(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every job to be done; True if they are."""
         with self._condition:
@@ -328,7 +346,7 @@ class Worker:
     def _work(self):
         while True:
             with self._condition:
-                self._condition.wait_for(lambda: self._pending)
+                self._condition.wait_for(lambda: self._pending and self._open)
                 job = self._pending.pop(self._order.popleft())
                 self._busy = True
             try:
@@ -375,6 +393,7 @@ class WatchCallback(Callback):
     def on_epoch_begin(self, run):
         self._epoch_started = self._last_sample = time.perf_counter()
         self._speeds.clear()
+        self.worker.open(True)
 
     def on_batch_end(self, run):
         self._speeds.append(run.learning_speeds())
@@ -400,6 +419,7 @@ class WatchCallback(Callback):
         self._send_pictures(run, position)
 
     def on_epoch_end(self, run):
+        self.worker.open(False)
         self._publish(run, run.history.seconds[-1])
         self.state.epoch_done(_history_dict(run.history))
         if self.state.evaluation is not None:
@@ -407,6 +427,7 @@ class WatchCallback(Callback):
             self.worker.submit("confusion", lambda: self._confusion(network, epoch))
 
     def on_train_end(self, run):
+        self.worker.open(True)
         self._send_pictures(run, position=float(run.epoch))
         if run.stopped:
             self.state.finished("stopped", "stopped after mini-batch "

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""How much longer an epoch takes with ``train --watch``'s page than without, as a ratio.
+
+In one process, the same network trains block after block (a call of ``SGD`` for
+``--epochs-per-block`` epochs), the blocks taking turns: one unwatched, one watched by
+the page's callback with its server running and a client polling it as the page does
+(``/api/state`` every second, ``/api/weights`` when it changed).  Taking turns puts any
+change in the machine's load on both sides alike.  The worker's last job of a watched
+block is finished before the next block starts, so that it never runs during an
+unwatched one.  Each block is timed four ways: wall clock (evaluation included), the
+loop's own epoch times (evaluation excluded), the training thread's CPU time, and the
+CPU time of every thread (the page's worker and server included); each ratio is the
+median watched block over the median unwatched one.  On a machine whose other core is
+busy, the last is what a watched epoch costs at worst.
+
+The networks: the book's ``[784, 30, 10]`` (chapter 1) on the full data, and chapter 6's
+ReLU network (``conv20 conv40 fc100 softmax``, eta 0.03, lambda 0.1) on a tenth of each
+data set (5,000 training, 1,000 validation and 1,000 test images: the proportions of a
+full run, in a tenth of the time).
+
+    python scripts/watch_overhead.py [--network fc|relu|both] [--pairs N]
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import threading
+import time
+
+from common import add_data_arguments, load_mnist, run  # noqa: E402
+
+from digits.app.cli import ArgumentParser, HelpFormatter  # noqa: E402
+from digits.system.threads import blas_threads  # noqa: E402
+
+
+def build(kind, seed=1):
+    from digits.nn.layer_spec import parse_layers
+    from digits.nn.network import Network
+
+    if kind == "fc":
+        return Network([784, 30, 10], seed=seed), dict(eta=3.0, lmbda=0.0), False
+    layers = parse_layers("conv20 conv40 fc100 softmax", activation="relu", dropout=0.0, init="network3")
+    return Network(layers, seed=seed, dtype="float32"), dict(eta=0.03, lmbda=0.1), True
+
+
+class Poller:
+    """A client reading the page's API as the page does, in a thread, while ``active``."""
+
+    def __init__(self, port):
+        self.port, self.requests = port, 0
+        self.active, self.stopping = threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _get(self, path):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            answer = connection.getresponse()
+            self.requests += 1
+            return json.loads(answer.read())
+        finally:
+            connection.close()
+
+    def _poll(self):
+        pictures = None
+        while not self.stopping.wait(1.0):
+            if not self.active.is_set():
+                continue
+            state = self._get("/api/state")
+            if state["pictures"] and state["pictures"]["version"] != pictures:
+                pictures = state["pictures"]["version"]
+                self._get("/api/weights")
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(5)
+
+
+def block(network, data, options, chapter6, epochs, watcher=None) -> dict:
+    """The times of ``epochs`` epochs of ``network``: ``wall`` (evaluation included),
+    ``training`` (the loop's own epoch times), ``thread`` (the training thread's CPU) and
+    ``process`` (every thread's CPU, the page's worker and server included, until the
+    worker has finished the block's last job)."""
+    training, validation, test = data
+    callbacks = [watcher.callback] if watcher else []
+    started, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
+    history = network.SGD(training, epochs, 10, options["eta"], lmbda=options["lmbda"],
+                          evaluation_data=test, validation_data=validation if chapter6 else None,
+                          monitor_validation_accuracy=chapter6, callbacks=callbacks)
+    times = {"wall": time.perf_counter() - started, "training": sum(history.seconds),
+             "thread": time.thread_time() - thread}
+    if watcher:
+        # The worker's last job, which in a longer run would run during the next epoch's
+        # mini-batches, with the matrix library on one thread as it is there.
+        with blas_threads(1):
+            watcher.callback.worker.idle(600)
+    times["process"] = time.process_time() - process
+    return times
+
+
+def measure(kind, mnist, pairs, epochs_per_block) -> dict:
+    from digits.app.watch import WatchCallback, WatchState
+    from digits.app.watch_server import watch_server
+
+    training, validation, test = mnist
+    network, options, chapter6 = build(kind)
+    if chapter6:
+        training, validation, test = training[:5000], validation[:1000], test[:1000]
+    data = (training, validation, test)
+    state = WatchState({"description": kind}, test, "test", chapter6)
+    server = watch_server(state).start()
+    poller = Poller(server.port)
+    watcher = type("Watcher", (), {"callback": WatchCallback(state)})()
+    block(network, data, options, chapter6, 1)              # warm up: workspaces, caches
+    plain, watched = [], []
+    for pair in range(pairs):
+        for watching in ((False, True) if pair % 2 == 0 else (True, False)):
+            (poller.active.set if watching else poller.active.clear)()
+            times = block(network, data, options, chapter6, epochs_per_block,
+                          watcher if watching else None)
+            (watched if watching else plain).append(times)
+        print(f"  {kind} pair {pair + 1}: " + ", ".join(
+            f"{name} {plain[-1][name] / epochs_per_block:.3f} / {watched[-1][name] / epochs_per_block:.3f} s"
+            for name in ("wall", "training", "thread", "process")), flush=True)
+    poller.stop()
+    server.stop()
+    ratios = {name: round(statistics.median(t[name] for t in watched) /
+                          statistics.median(t[name] for t in plain), 4)
+              for name in ("wall", "training", "thread", "process")}
+    return {"network": kind, "pairs": pairs, "epochs_per_block": epochs_per_block,
+            "ratios": ratios, "page_requests": poller.requests,
+            "without": plain, "with_watch": watched}
+
+
+def main() -> int:
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
+    parser.add_argument("--network", choices=["fc", "relu", "both"], default="both")
+    parser.add_argument("--pairs", type=int, default=None,
+                        help="watched and unwatched blocks of each (default: 16 for fc, 4 for relu)")
+    parser.add_argument("--epochs-per-block", type=int, default=None,
+                        help="epochs per block (default: 1)")
+    add_data_arguments(parser)
+    args = parser.parse_args()
+    mnist = load_mnist(args)
+    results = []
+    for kind in (("fc", "relu") if args.network == "both" else (args.network,)):
+        pairs = args.pairs or (16 if kind == "fc" else 4)
+        epochs = args.epochs_per_block or 1
+        result = measure(kind, mnist, pairs, epochs)
+        results.append(result)
+        ratios = result["ratios"]
+        print(f"{kind}: with --watch / without, medians of {pairs} blocks each: wall clock "
+              f"{ratios['wall']:.3f}, the loop's epoch time {ratios['training']:.3f}, the training "
+              f"thread's CPU {ratios['thread']:.3f}, all threads' CPU {ratios['process']:.3f} "
+              f"({result['page_requests']} page requests)", flush=True)
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
