@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from digits.replication import chapter4_figures
 from digits.replication import chapter4_universality as chapter4
 from digits.replication.figures import save_figure
 
@@ -39,6 +40,7 @@ def test_the_construction_check_agrees_with_the_chapter(construction):
 
 def test_the_construction_check_fails_when_the_deviation_does_not_fall():
     flat = {"bumps": [5, 10, 20], "deviation": {"10": [0.1, 0.1, 0.1], "1000": [0.1, 0.09, 0.1]},
+            "perfect_steps": [0.1, 0.09, 0.1],
             "slope": chapter4.log_slope([5, 10, 20], [0.1, 0.09, 0.1])}
     falls, smoother = chapter4.check_construction(as_result("ch4-construction", {"": [flat]}))
     assert not falls.agrees
@@ -63,7 +65,7 @@ def test_the_trained_check_compares_with_the_construction():
 def test_the_figures_are_drawn(tmp_path):
     trained = as_result("ch4-trained", {"[1, 20, 1]": [
         {"deviation": 0.03, "construction_deviation": 0.055, "seed": 1, "curve": [0.3] * 201}]})
-    for name, fig in (("universality.png", chapter4.draw_universality(trained)),
-                      ("towers.png", chapter4.draw_towers())):
+    for name, fig in (("universality.png", chapter4_figures.draw_universality(trained)),
+                      ("towers.png", chapter4_figures.draw_towers())):
         save_figure(fig, tmp_path / name)
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -112,3 +112,8 @@ def test_training_is_seeded():
     one = universality.outputs(universality.train(5, epochs=20, seed=4), [0.3, 0.6])
     two = universality.outputs(universality.train(5, epochs=20, seed=4), [0.3, 0.6])
     assert np.array_equal(one, two)
+
+
+def test_perfect_steps_are_the_limit_of_ever_larger_weights():
+    assert universality.average_deviation(universality.construct(20, w=1e6)) == pytest.approx(
+        universality.staircase_deviation(20), rel=2e-3)     # (the points on the edges differ)

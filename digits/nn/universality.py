@@ -100,6 +100,14 @@ def construct(n, w=STEP_WEIGHT, function=goal) -> Network:
     return bump_network(heights_for(n, function), w)
 
 
+def staircase_deviation(n, function=goal, points=GRID_POINTS) -> float:
+    """The mean |f(x) - y_i| on the grid for the staircase of n perfect steps (w → ∞):
+    the limit the construction reaches as its step weight grows."""
+    x = grid(points)
+    bump = np.minimum((x * n).astype(np.int64), n - 1)          # the bump each x lies in
+    return float(np.mean(np.abs(heights_for(n, function)[bump] - function(x))))
+
+
 def hidden_steps(network, x):
     """Each hidden neuron's output σ(w x + b) on the inputs ``x``: ``(hidden, len(x))``."""
     layer = network.layers[0]

@@ -13,6 +13,7 @@ import textwrap
 import numpy as np
 
 from digits.app.terminal import notice
+from digits.replication import chapter4_figures
 from digits.replication.checks import runs
 from digits.replication.kinds import load_experiment_data
 from digits.system.errors import DigitsError
@@ -152,6 +153,14 @@ FIGURES = {
                      "initialisation."),
     "ch3-more-data.png": ("ch3-more-data", draw_more_data,
                           "Accuracy against the number of training images (log axis)."),
+    "ch4-universality.png": ("ch4-trained", chapter4_figures.draw_universality,
+                             "Chapter 4: f (black) and [1, 2N, 1] sigmoid networks built from N bumps: "
+                             "more bumps follow f more closely, smoother steps (smaller w) blur it; the "
+                             "average deviation against N (log axes, with 1/N dashed); and [1, 20, 1] "
+                             "networks trained by SGD beside the 10-bump construction of the same size."),
+    "ch4-towers.png": ("ch4-construction", chapter4_figures.draw_towers,
+                       "Chapter 4 with two inputs: a bump in x and a bump in y, added and thresholded "
+                       "by a second hidden layer, make a tower; N x N towers approximate g(x, y)."),
     "ch5-learning-speed.png": ("ch5-speed", draw_speed,
                                "Chapter 5: ‖δ‖ of each hidden layer during training (log axis); the "
                                "layers nearest the input learn slowest."),

@@ -9,6 +9,8 @@ bar, shrunk by ``--quick``):
     random, darkness, svm   chapter 1's baselines        (digits.replication.baselines)
     sgd, speed              chapters 1, 3 and 5          (digits.replication.book_runs)
     layers, ensemble        chapter 6                    (digits.replication.chapter6)
+    backprop-speed, matrix  chapter 2                    (digits.replication.chapter2_speed, chapter2_matrix)
+    construction, trained   chapter 4                    (digits.replication.chapter4_universality)
 
 A new kind is one entry: ``register_kind("name", Kind(run=..., estimated_seconds=...))``
 from the module that defines it, imported here.  :func:`run_task` does one task in the
@@ -23,7 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from digits.replication import baselines, book_runs, chapter6
+from digits.replication import (baselines, book_runs, chapter2_matrix, chapter2_speed,
+                                chapter4_universality, chapter6)
 from digits.replication.table import (
     EXPERIMENTS, FULL_TRAINING_SIZE, QUICK_EPOCHS, QUICK_EVALUATION, QUICK_TRAINING_SIZE)
 from digits.system.errors import UsageError
@@ -36,6 +39,7 @@ class Kind:
     run: Callable            # run(task, context) -> dict of plain numbers
     estimated_seconds: Callable = lambda task: 0.1     # on one core of an idle 2-core machine
     trains: bool = False     # whether its settings have ``epochs`` and ``n_train`` (of 50,000 images)
+    quick: Callable | None = None    # quick(settings) -> the settings at --quick size, if not ``trains``
 
 
 KINDS = {
@@ -46,6 +50,11 @@ KINDS = {
     "speed": Kind(book_runs.run_speed, book_runs.estimated_seconds, trains=True),
     "layers": Kind(chapter6.run_layers_task, chapter6.layers_seconds, trains=True),
     "ensemble": Kind(chapter6.run_ensemble_task),
+    "backprop-speed": Kind(chapter2_speed.run_backprop_speed, chapter2_speed.speed_seconds,
+                           quick=chapter2_speed.quick_speed),
+    "matrix": Kind(chapter2_matrix.run_matrix, lambda task: 3.0, quick=chapter2_speed.quick_matrix),
+    "construction": Kind(chapter4_universality.run_construction, lambda task: 0.5),
+    "trained": Kind(chapter4_universality.run_trained, lambda task: 1.5, quick=chapter4_universality.quick_trained),
 }
 
 
@@ -125,6 +134,8 @@ def quick_settings(settings: dict) -> dict:
         settings["mini_batch_size"] = min(settings["mini_batch_size"], settings["n_train"])
         if settings.get("early_stopping_n"):
             settings["early_stopping_n"] = 1
+    if KINDS[settings["kind"]].quick is not None:
+        settings = KINDS[settings["kind"]].quick(settings)
     return settings
 
 

@@ -80,7 +80,7 @@ def header_lines(results, run_logs, args) -> list:
     done = [result for result in results.values() if result is not None]
     git_results = os.path.relpath(args.git_results, args.report.parent)
     lines = ["# Replicating the book", "",
-             "Every experiment of chapters 1, 3, 5 and 6 of Michael Nielsen's *Neural Networks and "
+             "Every experiment of chapters 1 to 6 of Michael Nielsen's *Neural Networks and "
              "Deep Learning* (as listed in `book.md`) and chapter 1's SVM baseline, rerun by "
              "`make replicate` (chapters 1-5, about 20 minutes) and `make replicate-ch6` (chapter 6, "
              "hours) (`scripts/replicate.py`; the settings are the table in `digits/replication/table.py`). "
@@ -175,8 +175,7 @@ def departures_lines() -> list:
         "the same arithmetic as the book's per-example loop.",
         *CHAPTER6_DEPARTURES,
         "- **not replicated**: chapter 1's well tuned SVM (about 98.5%; the book names no "
-        "settings); chapter 2's speed-up of the matrix-based backpropagation is measured by "
-        "`make bench`, not here; chapter 3's L1 regularisation, momentum, and tanh and "
+        "settings); chapter 3's L1 regularisation, momentum, and tanh and "
         "rectified linear neurons come with no published number to compare with (the library "
         "has them: `--l1`, `--momentum`, `Network(activations=...)`, and `make moons` uses "
         "tanh); chapter 6's variants given in passing (300 and 1,000 neurons in the FC layer, "

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from digits.replication import chapter2_speed, chapter4_universality
 from digits.replication.checks import (
     below, between, check_chapter6, check_early_stop,
     check_ensemble, check_eta, check_expanded, check_init, check_l2_1000, check_more_data,
@@ -282,6 +283,74 @@ def chapter3_stopping_rows() -> list:
     ]
 
 
+def chapter2_rows() -> list:
+    """Chapter 2: why backpropagation is fast (digits.replication.chapter2_speed)."""
+    return [
+        Experiment("ch2-backprop-speed", 2,
+                   "the gradient of the cost of one mini-batch of 10 training images, by "
+                   "backpropagation and by finite differences (a forward pass per weight), float64, "
+                   "[784, 30, 10] (23,860 weights and biases) and [784, 100, 10] (79,510)",
+                   "finite differences: a forward pass per weight; backpropagation's backward pass "
+                   "costs about as much as its forward pass",
+                   chapter2_speed.SPEED_VARIANTS, check=chapter2_speed.check_backprop_speed, seeds=(1,),
+                   note="the timed finite differences are one-sided, (C(w + ε) - C(w))/ε, as the chapter "
+                        "describes; the gradients are compared with central differences, "
+                        "(C(w + ε) - C(w - ε))/2ε with ε = 1e-4, entry by entry over the gradients at least "
+                        "a millionth of the largest (smaller ones are below the rounding of C) and as "
+                        "‖a - b‖/(‖a‖ + ‖b‖); the forward pass of a mini-batch of 10 is mostly numpy's "
+                        "overhead per call, so backpropagation's time grows far less than the weights",
+                   deviation="float64 and one run (timings, not accuracies); [784, 100, 10]'s central "
+                             "differences on 5,000 of its parameters drawn at random"),
+        Experiment("ch2-matrix", 2,
+                   "the chapter's exercise: the fully matrix-based mini-batch backpropagation against "
+                   "the per-example loop, [784, 30, 10], mini-batches of 10, float64",
+                   "about twice as fast on the author's machine",
+                   {"": chapter2_speed.MATRIX_SETTINGS}, check=chapter2_speed.check_matrix, seeds=(1,),
+                   note="the numbers `make bench` measures (digits/replication/bench.py), on 10,000 "
+                        "training images for ours and 2,000 for the per-example loop, each scaled to "
+                        "an epoch of 50,000, three turns; ours is the library's whole training step "
+                        "(arrays made once, in-place arithmetic) as well as the matrix form, so it "
+                        "gains more than the exercise alone",
+                   deviation="fewer images and turns than `make bench` (which also times float32 and "
+                             "other sizes); one run"),
+    ]
+
+
+def chapter4_rows() -> list:
+    """Chapter 4: a visual proof that neural nets can compute any function
+    (digits.replication.chapter4_universality)."""
+    return [
+        Experiment("ch4-construction", 4,
+                   "f(x) = 0.2 + 0.4x² + 0.3x sin(15x) + 0.05 cos(50x) approximated by a [1, 2N, 1] "
+                   "sigmoid network built by hand from N bumps (no training), N = 5 ... 100, step "
+                   "weight w = 10, 100, 1,000; average |output - f| on 10,001 points of [0, 1]",
+                   "the approximation improves with more bumps (roughly as 1/N); smoother steps "
+                   "(smaller w) approximate worse",
+                   {"": chapter4_universality.construction_settings()},
+                   check=chapter4_universality.check_construction, seeds=(0,),
+                   note="each bump's height is f at its centre, and the output neuron is a sigmoid "
+                        "(the chapter's σ⁻¹∘f), so its output weight is σ⁻¹ of that height; at N = 100 "
+                        "the steps of w = 1,000 are as wide as the bumps and blend into a smoother curve, "
+                        "so the deviation falls faster than 1/N there; with w = 10 every step spans "
+                        "half the interval and more bumps do not help",
+                   deviation="nothing is random, so one run; the chapter's figures give no number but "
+                             "the deviation its sliders report"),
+        Experiment("ch4-trained", 4,
+                   "a [1, n, 1] sigmoid network (sigmoid output, cross-entropy) trained by the library's "
+                   "SGD on 200 samples of f (1,000 epochs, mini-batches of 10, eta 1.0, momentum 0.9), "
+                   "n = 10 and 20, beside the construction with as many hidden neurons",
+                   "not published (the chapter builds, it does not train); a trained network should "
+                   "approximate f as well",
+                   {f"[1, {hidden}, 1]": chapter4_universality.trained_settings(hidden)
+                    for hidden in chapter4_universality.TRAINED_HIDDEN},
+                   check=chapter4_universality.check_trained,
+                   note="the output is a sigmoid because f lies inside (0, 1) and the construction "
+                        "uses one, with the cross-entropy so that a saturated output still learns; "
+                        "SGD finds the slow part of f and misses the ripple 0.05 cos(50x), whose mean "
+                        "size, 0.05 x 2/π = 0.032, is about all the deviation left"),
+    ]
+
+
 def chapter5_rows() -> list:
     """Chapter 5: why deep networks are hard to train."""
     return [
@@ -372,8 +441,8 @@ def _chapter6(experiment_id, setting, number, settings, seeds=SEEDS, published=N
 
 def rows() -> list:
     """Every row of the report, in its order."""
-    return (chapter1_rows() + chapter3_cost_and_l2_rows() + chapter3_tuning_rows()
-            + chapter3_stopping_rows() + chapter5_rows() + chapter6_rows())
+    return (chapter1_rows() + chapter2_rows() + chapter3_cost_and_l2_rows() + chapter3_tuning_rows()
+            + chapter3_stopping_rows() + chapter4_rows() + chapter5_rows() + chapter6_rows())
 
 
 EXPERIMENTS = {experiment.id: experiment for experiment in rows()}
