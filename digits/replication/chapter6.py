@@ -133,13 +133,13 @@ def estimated_seconds(settings, n_train, n_evaluated) -> float:
     return 3 * per_example * n_train + SECONDS_PER_MINI_BATCH * batches + per_example * n_evaluated
 
 
-def resume_state(path, run_settings, warn):
+def resume_state(path, run_settings, report_warning):
     """The checkpoint at ``path`` if it is one of this run; None (and a warning) if it is
     unreadable or of other settings (the table changed since): the run starts afresh."""
     try:
         return checkpoints.load(path, run_settings)
     except checkpoints.CheckpointError:
-        warn(f"not going on from {path}: it is unreadable, or the checkpoint of other settings "
+        report_warning(f"not going on from {path}: it is unreadable, or the checkpoint of other settings "
              f"(the table has changed since); starting the run afresh")
         return None
 
@@ -155,13 +155,13 @@ def votes_of(network, test) -> dict:
             "shares": [round(share, 6) for share in shares.tolist()]}
 
 
-def warn(message):
+def notice_warning(message):
     """A warning about a run, on standard error."""
     notice(f"replicate.py: warning: {message}")
 
 
 def run_layers(task, training, validation, test, store, report_work=None, report_line=None,
-               warn=warn, keep_votes=False):
+               report_warning=notice_warning, keep_votes=False):
     """Train one chapter-6 network, from its checkpoint if it has one; return its numbers.
 
     ``report_work(work)`` is told the epochs done (in epochs of 50,000 images),
@@ -176,7 +176,7 @@ def run_layers(task, training, validation, test, store, report_work=None, report
     path = store.checkpoint(task)
     run_settings = {"experiment": task.experiment, "seed": task.seed, "quick": task.quick,
                     "settings": settings}
-    resume = resume_state(path, run_settings, warn)
+    resume = resume_state(path, run_settings, report_warning)
     epochs = settings["epochs"]
     if resume is not None and report_line is not None:
         report_line(f"{task.key}: going on from its checkpoint, {resume.epoch} of {epochs} epochs done")
@@ -254,13 +254,12 @@ def remove_checkpoint(task, store):
 def epoch_line(task, epoch, history, seconds_per_epoch) -> str:
     """``ch6-conv1/-/seed 1: epoch 5 of 60, validation 98.31%; best so far epoch 5: test
     98.40%; 9.8 s per epoch, about 9 min left``"""
-    from digits.app.report import percent
+    from digits.app.report import best_so_far, percent
 
-    best = history.best_validation_epoch()
     left = (task.settings["epochs"] - epoch) * seconds_per_epoch
     return (f"{task.key}: epoch {epoch} of {task.settings['epochs']}, validation "
-            f"{percent(history.validation_accuracy[-1], history.n_validation)}; best so far epoch {best}: "
-            f"test {percent(history.evaluation_accuracy[best - 1], history.n_evaluation)}; "
+            f"{percent(history.validation_accuracy[-1], history.n_validation)}; "
+            f"{best_so_far(history, validation=False)}; "
             f"{seconds_per_epoch:.1f} s per epoch, about {duration(left)} left")
 
 
