@@ -20,7 +20,7 @@ Epochs are counted from 0, as the book's code prints them (the engine's
 whole run.  Any library user can pass one of these to ``Network.SGD(...,
 callbacks=[...])``.
 
-An epoch that takes more than a couple of seconds also gets a progress bar
+An epoch that takes more than five seconds also gets a progress bar
 (:class:`EpochProgress`, ``tqdm.auto``): a widget in Jupyter, a line on standard
 error in a terminal; it is removed when the epoch ends, before the epoch's lines.
 """
@@ -40,7 +40,7 @@ class EpochProgress(Callback):
     """
 
     every_batches = 25
-    after = 2.0
+    after = 5.0
 
     def __init__(self, file=None):
         self.file = file
@@ -59,8 +59,9 @@ class EpochProgress(Callback):
                 return
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=run.batches_per_epoch, desc=f"Epoch {run.epoch - 1}",
-                             unit=" mini-batches", leave=False, file=sys.stderr)
+            self._bar = tqdm(total=run.batches_per_epoch, initial=run.batch,
+                             desc=f"Epoch {run.epoch - 1}", unit=" mini-batches", leave=False,
+                             file=sys.stderr)
         self._bar.update(run.batch - self._bar.n)
 
     def on_epoch_end(self, run):
