@@ -485,28 +485,21 @@ def run_settings(args, network, n_training: int, description: str) -> dict:
     return settings
 
 
-class Watcher:
-    """A running page: its state, the callback feeding it and the server showing it."""
+def watch_for(args, network, description, evaluation, evaluation_name, chapter6,
+              n_training) -> list:
+    """The callbacks that feed ``train --watch``'s page (none without ``--watch``).
 
-    def __init__(self, state, callback, server):
-        self.state, self.callback, self.server = state, callback, server
-
-    @property
-    def url(self) -> str:
-        return self.server.url()
-
-    def close(self, wait=5.0) -> None:
-        """Let the worker finish its last jobs (at most ``wait`` seconds), then stop serving."""
-        self.callback.worker.idle(wait)
-        self.server.stop()
-
-
-def start_watching(args, network, description, evaluation, evaluation_name, chapter6,
-                   n_training, host="127.0.0.1") -> Watcher:
-    """Start the page for a ``train`` command's run; feed it with ``watcher.callback``."""
+    Starts the page's server on 127.0.0.1 (``args.port``) and says where it is.
+    ``evaluation`` are the data whose confusion matrix is drawn after each epoch.
+    """
+    if not getattr(args, "watch", False):
+        return []
+    from digits.app.terminal import show
     from digits.app.watch_server import watch_server
 
     settings = run_settings(args, network, n_training, description)
     state = WatchState(settings, evaluation, evaluation_name, chapter6)
-    server = watch_server(state, host, args.port).start()
-    return Watcher(state, WatchCallback(state), server)
+    server = watch_server(state, port=args.port).start()
+    show(f"Watch it learn at {server.url()} (the page's Stop button ends training after the "
+         f"current mini-batch and saves it)")
+    return [WatchCallback(state)]
