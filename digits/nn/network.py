@@ -5,6 +5,11 @@ book's names.  ``Network([784, 30, 10])`` is chapter 1's network of sigmoid neur
 ``Network([ConvPool(...), ConvPool(...), FullyConnected(...), Softmax(...)])`` is one
 of chapter 6's, built from the layer objects of :mod:`digits.nn.layers`.  Both are the
 same class, trained by the same stochastic gradient descent (:mod:`digits.nn.training`).
+The class is put together from one small class per idea, in the book's order:
+:class:`Structure` (the layers and their weights), :class:`Feedforward` (chapter 1),
+:class:`Backpropagation` (chapter 2), :class:`Evaluation` (accuracy and the cost) and
+:class:`BookTraining` (``SGD`` and ``update_mini_batch``, which hand the work to the
+training loop).
 
 The book's names:
 
@@ -41,7 +46,6 @@ from digits.nn.training import SCHEDULES, History, check_hyperparameters
 __all__ = ["Network", "History", "FullyConnected", "Softmax", "ConvPool", "SCHEDULES"]
 
 
-
 # How many examples evaluation feeds forward at a time: slices of a few hundred images
 # stay in the processor's cache while the layers work on them (faster than 10,000 at
 # once) and bound the memory; a convolutional layer's copies are larger per example.
@@ -49,70 +53,9 @@ _CHUNK_FULLY_CONNECTED = 500
 _CHUNK_CONVOLUTIONAL = 100
 
 
-class Network:
-    """A feedforward network trained by mini-batch stochastic gradient descent.
-
-    ``Network([784, 30, 10])`` is the book's chapter-1 network: fully connected layers
-    of sigmoid neurons, the quadratic cost and weights and biases drawn from N(0, 1).
-    Instead of sizes, a list of layers from :mod:`digits.nn.layers` builds any network of
-    chapter 6.  Keyword arguments:
-
-    ``cost``
-        ``"quadratic"`` (chapter 1), ``"cross-entropy"`` (chapter 3, sigmoid output) or
-        ``"log-likelihood"`` (chapter 3, softmax output).  Default: quadratic for
-        sizes, log-likelihood for layers ending in :class:`~digits.nn.layers.Softmax`.
-    ``activations`` (with sizes)
-        one name for every layer, or a list with one name per layer of weights (the
-        last is the output layer): ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"softmax"``.
-    ``init`` (with sizes)
-        ``"large"``: every weight and bias from N(0, 1) (chapter 1); ``"default"``:
-        weights from N(0, 1/n_in), with n_in the neuron's number of inputs, and biases
-        from N(0, 1) (chapter 3's improved initialisation); the others of
-        :data:`digits.nn.layers.INITIALISATIONS` too.  Layer objects carry their own
-        ``init``.
-    ``seed``
-        seeds the initial weights, the shuffling of the training data and dropout, so
-        the same seed and data give identical weights and accuracies, run after run.
-    ``dtype``
-        ``numpy.float64`` (the default) or ``numpy.float32`` (faster, same accuracy).
-    ``initialise``
-        False leaves the weights and biases unset, for a saved model's arrays to be
-        put in their place (``network.weights = ...``); nothing random is drawn.
-    """
-
-    def __init__(self, sizes, cost=None, activations="sigmoid", init=None, seed=None,
-                 dtype=np.float64, initialise=True):
-        dtype = np.dtype(dtype)
-        if dtype not in (np.float32, np.float64):
-            raise UsageError(f"dtype must be float32 or float64, not {dtype}")
-        hyperparameters.check({"seed": seed})
-        layers = list(sizes)            # neurons per layer, or the layers themselves
-        if layers and all(isinstance(layer, Layer) for layer in layers):
-            if init is not None:
-                raise UsageError("a network built from layer objects takes each layer's own init")
-            self.init = None
-        else:
-            init = "large" if init is None else init
-            if init not in INITIALISATIONS:
-                raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
-            layers = _layers_from_sizes(layers, activations, init)
-            self.init = init
-        _check_chain(layers)
-        self.layers = layers
-        if cost is None:
-            cost = "log-likelihood" if isinstance(layers[-1], Softmax) else "quadratic"
-        self.cost = costs_module.get(cost)
-        for hidden in layers[:-1]:
-            if hidden.activation.name == "softmax":
-                raise UsageError("softmax can only be the output layer")
-        costs_module.check_pairing(self.cost, layers[-1].activation)
-        self.dtype = dtype
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
-        self.update_rule = None        # update_mini_batch's rule, see there
-        if initialise:
-            check_memory(self.parameter_count() * dtype.itemsize * 2, f"a {self.sizes} network's weights")
-            self.initialise()
+class Structure:
+    """What a network is: its layers, their sizes, weights and biases, drawn afresh by
+    :meth:`initialise`."""
 
     def initialise(self, init=None):
         """Draw fresh weights and biases for every layer.
@@ -134,8 +77,6 @@ class Network:
             layer.initialise_weights(self.rng, self.dtype)
             layer.forget_workspaces()
 
-    # -- what the network is -----------------------------------------------------------
-
     @property
     def sizes(self) -> list:
         """Neurons per layer, the input layer first: ``[784, 30, 10]``."""
@@ -156,7 +97,7 @@ class Network:
 
     @weights.setter
     def weights(self, arrays):
-        self._set_parameters("weights", arrays)
+        _set_parameters(self, "weights", arrays)
 
     @property
     def biases(self) -> list:
@@ -165,18 +106,7 @@ class Network:
 
     @biases.setter
     def biases(self, arrays):
-        self._set_parameters("biases", arrays)
-
-    def _set_parameters(self, name, arrays):
-        arrays = list(arrays)
-        if len(arrays) != len(self.layers):
-            raise UsageError(f"{len(self.layers)} layers need {len(self.layers)} {name}, got {len(arrays)}")
-        for layer, array in zip(self.layers, arrays):
-            expected = layer.weight_shape() if name == "weights" else layer.bias_shape()
-            if np.shape(array) != expected:
-                raise UsageError(f"{name} of shape {np.shape(array)} given to a layer that needs {expected}")
-            setattr(layer, name, np.asarray(array, dtype=self.dtype))
-            layer.forget_workspaces()
+        _set_parameters(self, "biases", arrays)
 
     def parameter_count(self) -> int:
         """How many weights and biases the network has."""
@@ -187,15 +117,10 @@ class Network:
     def convolutional(self) -> bool:
         return any(isinstance(layer, ConvPool) for layer in self.layers)
 
-    def __repr__(self) -> str:
-        if self.init is not None:
-            names = "/".join(a.name for a in self.activations)
-            return (f"Network({self.sizes}, cost={self.cost.name!r}, activations={names!r}, "
-                    f"init={self.init!r}, dtype={self.dtype.name})")
-        inner = ", ".join(map(repr, self.layers))
-        return f"Network([{inner}], cost={self.cost.name!r}, dtype={self.dtype.name})"
 
-    # -- feedforward -----------------------------------------------------------------
+
+class Feedforward:
+    """The network's output for its input, a = σ(w a + b) layer after layer (chapter 1)."""
 
     def feedforward(self, a):
         """The network's output for input ``a``: a' = σ(w a + b), layer after layer (eq. 22).
@@ -218,7 +143,136 @@ class Network:
             a = layer.forward(a, ws)
         return a
 
-    # -- stochastic gradient descent: the book's entry points ------------------------------
+
+class Backpropagation:
+    """Chapter 2's algorithm: a forward pass keeping every z and a, a backward pass from
+    the output error, for the m examples of a mini-batch as the columns of one matrix."""
+
+    def backprop(self, x, y):
+        """The gradient of the cost summed over a mini-batch: ``(nabla_b, nabla_w)``.
+
+        ``x`` holds the inputs as columns, ``y`` the desired outputs as columns;
+        ``nabla_b[i]`` and ``nabla_w[i]`` have the shapes of ``biases[i]`` and
+        ``weights[i]`` and hold Σ_x ∂C_x/∂b and Σ_x ∂C_x/∂w over the m examples.
+
+        The four equations of backpropagation (chapter 2), here for m columns at once:
+
+        * BP1  δ^L = ∇_a C ⊙ σ'(z^L)              (the output error, from the cost)
+        * BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)  (the error moves back a layer)
+        * BP3  ∂C/∂b^l = δ^l                      (summed over the columns)
+        * BP4  ∂C/∂w^l = δ^l (a^(l-1))^T          (the matrix product sums the columns)
+
+        Each layer writes its own share (:mod:`digits.nn.layers`); dropout, if any layer
+        has it, is not applied here.
+        """
+        x, y = _as_columns(self, x, y)
+        m = x.shape[1]
+        workspaces = [layer.make_workspace(m, True, self.dtype) for layer in self.layers]
+        self.forward_pass(workspaces, x, rng=None)
+        self.backward_pass(workspaces, y, scale=1.0)
+        return [ws.nabla_b for ws in workspaces], [ws.nabla_w for ws in workspaces]
+
+    def forward_pass(self, workspaces, x, rng):
+        """Feedforward keeping every layer's z and a in its workspace (eq. 25).
+
+        ``rng`` is the generator for dropout while training, or None (no dropout).
+        """
+        a = x
+        for layer, ws in zip(self.layers, workspaces):
+            a = layer.forward(a, ws, rng)
+        return a
+
+    def backward_pass(self, workspaces, y, scale):
+        """BP1-BP4 (see :meth:`backprop`) into each workspace's ``nabla_b`` and ``nabla_w``.
+
+        The output error δ^L is multiplied by ``scale`` before it goes back, so every δ,
+        and each workspace's ``nabla_b`` and ``nabla_w``, hold ``scale`` times the
+        gradient summed over the mini-batch: ``scale`` is 1 for :meth:`backprop`, and
+        eta/m in a training step (:func:`digits.nn.training.train_step`), where the
+        two arrays then hold the step itself.
+        """
+        output, out = self.layers[-1], workspaces[-1]
+        delta = self.cost.delta(out.z, out.a, y, output.activation,
+                                out=out.delta, scratch=out.derivative)           # BP1
+        if scale != 1.0:
+            delta *= scale
+        # As in the book, l counts layers from the end: l = 1 is the output layer,
+        # l = 2 the last hidden layer, and so on.
+        for l in range(1, len(self.layers) + 1):
+            propagate = l < len(self.layers)
+            error = self.layers[-l].backward(delta, workspaces[-l], propagate)   # BP3, BP4
+            if propagate:
+                delta = self.layers[-l - 1].delta(error, workspaces[-l - 1])       # BP2
+
+
+
+class Evaluation:
+    """How well the network does on data: answers, outputs, correct counts and the cost."""
+
+    def predict(self, data) -> np.ndarray:
+        """The digit the network answers for each example of ``data`` (a DataSet or an
+        ``(n, 784)`` array of rows).
+
+        The answer is the output neuron with the largest activation; a single output
+        neuron answers 1 when its activation is at least 0.5.
+        """
+        answers = []
+        with blas_threads(1):      # see digits.system.threads
+            for _, output in _outputs(self, data):
+                if output.shape[0] == 1:
+                    answers.append((output[0] >= 0.5).astype(np.int64))
+                else:
+                    answers.append(output.argmax(axis=0))
+        return np.concatenate(answers) if answers else np.zeros(0, np.int64)
+
+    def outputs(self, data) -> np.ndarray:
+        """The output layer's activations for every example of ``data``: ``(n_out, n)``."""
+        with blas_threads(1):
+            return np.concatenate([output.copy() for _, output in _outputs(self, data)], axis=1)
+
+    def evaluate(self, data) -> int:
+        """How many examples of ``data`` the network classifies correctly (a count, as in the book).
+
+        ``data`` is a list of ``(x, label)`` pairs or a DataSet.
+        """
+        data = self._as_dataset(data)
+        return int(np.count_nonzero(self.predict(data) == data.labels))
+
+    def accuracy(self, data) -> float:
+        """The fraction of ``data`` classified correctly."""
+        data = self._as_dataset(data)
+        return self.evaluate(data) / len(data)
+
+    def total_cost(self, data, lmbda=0.0, l1=0.0, n=None) -> float:
+        """The mean cost over ``data`` plus the regularisation terms (chapter 3, eqs. 85 and 95).
+
+        C = (1/N) Σ_x C_x + (lmbda / 2n) Σ_w w² + (l1 / n) Σ_w |w|, where N is the size
+        of ``data`` and n the size of the training set the network learns from (the
+        regularisation term belongs to the training cost, so it is scaled by the
+        training set's n whichever data are measured; ``n`` defaults to N).
+        """
+        data = self._as_dataset(data)
+        n = len(data) if n is None else n
+        cost = 0.0
+        targets = data.targets()
+        with blas_threads(1):
+            for start, output in _outputs(self, data):
+                cost += self.cost.fn(output, targets[start:start + output.shape[1]].T)
+        cost /= len(data)
+        weights = [w for layer in self.layers for w in layer.regularised()]
+        if lmbda:
+            cost += costs_module.l2_term(weights, lmbda, n)
+        if l1:
+            cost += costs_module.l1_term(weights, l1, n)
+        return cost
+
+    def _as_dataset(self, data) -> Examples | None:
+        return as_dataset(data, self.sizes[-1])
+
+
+
+class BookTraining:
+    """The book's two entry points to training, run by :mod:`digits.nn.training`."""
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, test_data=None,
             evaluation_data=None, monitor_evaluation_cost=False, monitor_evaluation_accuracy=None,
@@ -269,7 +323,7 @@ class Network:
         (:class:`digits.nn.training.GradientDescent`) is kept in ``self.update_rule``
         so that the velocities go on from one call to the next with the same settings.
         """
-        x, y = self._as_columns(x, y)
+        x, y = _as_columns(self, x, y)
         settings = (eta, lmbda, l1, n, momentum)
         rule = self.update_rule
         if rule is None or (rule.eta, rule.lmbda, rule.l1, rule.n, rule.momentum) != settings:
@@ -277,152 +331,87 @@ class Network:
         workspaces = [layer.workspace(x.shape[1], True) for layer in self.layers]
         training.train_step(self, workspaces, x, y, rule, self.rng)
 
-    # -- the two passes -------------------------------------------------------------------
 
-    def backprop(self, x, y):
-        """The gradient of the cost summed over a mini-batch: ``(nabla_b, nabla_w)``.
 
-        ``x`` holds the inputs as columns, ``y`` the desired outputs as columns;
-        ``nabla_b[i]`` and ``nabla_w[i]`` have the shapes of ``biases[i]`` and
-        ``weights[i]`` and hold Σ_x ∂C_x/∂b and Σ_x ∂C_x/∂w over the m examples.
+class Network(Structure, Feedforward, Backpropagation, Evaluation, BookTraining):
+    """A feedforward network trained by mini-batch stochastic gradient descent.
 
-        The four equations of backpropagation (chapter 2), here for m columns at once:
+    ``Network([784, 30, 10])`` is the book's chapter-1 network: fully connected layers
+    of sigmoid neurons, the quadratic cost and weights and biases drawn from N(0, 1).
+    Instead of sizes, a list of layers from :mod:`digits.nn.layers` builds any network of
+    chapter 6.  Keyword arguments:
 
-        * BP1  δ^L = ∇_a C ⊙ σ'(z^L)              (the output error, from the cost)
-        * BP2  δ^l = ((w^(l+1))^T δ^(l+1)) ⊙ σ'(z^l)  (the error moves back a layer)
-        * BP3  ∂C/∂b^l = δ^l                      (summed over the columns)
-        * BP4  ∂C/∂w^l = δ^l (a^(l-1))^T          (the matrix product sums the columns)
+    ``cost``
+        ``"quadratic"`` (chapter 1), ``"cross-entropy"`` (chapter 3, sigmoid output) or
+        ``"log-likelihood"`` (chapter 3, softmax output).  Default: quadratic for
+        sizes, log-likelihood for layers ending in :class:`~digits.nn.layers.Softmax`.
+    ``activations`` (with sizes)
+        one name for every layer, or a list with one name per layer of weights (the
+        last is the output layer): ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"softmax"``.
+    ``init`` (with sizes)
+        ``"large"``: every weight and bias from N(0, 1) (chapter 1); ``"default"``:
+        weights from N(0, 1/n_in), with n_in the neuron's number of inputs, and biases
+        from N(0, 1) (chapter 3's improved initialisation); the others of
+        :data:`digits.nn.layers.INITIALISATIONS` too.  Layer objects carry their own
+        ``init``.
+    ``seed``
+        seeds the initial weights, the shuffling of the training data and dropout, so
+        the same seed and data give identical weights and accuracies, run after run.
+    ``dtype``
+        ``numpy.float64`` (the default) or ``numpy.float32`` (faster, same accuracy).
+    ``initialise``
+        False leaves the weights and biases unset, for a saved model's arrays to be
+        put in their place (``network.weights = ...``); nothing random is drawn.
+    """
 
-        Each layer writes its own share (:mod:`digits.nn.layers`); dropout, if any layer
-        has it, is not applied here.
-        """
-        x, y = self._as_columns(x, y)
-        m = x.shape[1]
-        workspaces = [layer.make_workspace(m, True, self.dtype) for layer in self.layers]
-        self.forward_pass(workspaces, x, rng=None)
-        self.backward_pass(workspaces, y, scale=1.0)
-        return [ws.nabla_b for ws in workspaces], [ws.nabla_w for ws in workspaces]
+    def __init__(self, sizes, cost=None, activations="sigmoid", init=None, seed=None,
+                 dtype=np.float64, initialise=True):
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise UsageError(f"dtype must be float32 or float64, not {dtype}")
+        hyperparameters.check({"seed": seed})
+        layers, self.init = _layers_and_init(sizes, activations, init)
+        self.layers = layers
+        if cost is None:
+            cost = "log-likelihood" if isinstance(layers[-1], Softmax) else "quadratic"
+        self.cost = costs_module.get(cost)
+        for hidden in layers[:-1]:
+            if hidden.activation.name == "softmax":
+                raise UsageError("softmax can only be the output layer")
+        costs_module.check_pairing(self.cost, layers[-1].activation)
+        self.dtype = dtype
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.update_rule = None        # update_mini_batch's rule, see there
+        if initialise:
+            check_memory(self.parameter_count() * dtype.itemsize * 2, f"a {self.sizes} network's weights")
+            self.initialise()
 
-    def forward_pass(self, workspaces, x, rng):
-        """Feedforward keeping every layer's z and a in its workspace (eq. 25).
-
-        ``rng`` is the generator for dropout while training, or None (no dropout).
-        """
-        a = x
-        for layer, ws in zip(self.layers, workspaces):
-            a = layer.forward(a, ws, rng)
-        return a
-
-    def backward_pass(self, workspaces, y, scale):
-        """BP1-BP4 (see :meth:`backprop`) into each workspace's ``nabla_b`` and ``nabla_w``.
-
-        The output error δ^L is multiplied by ``scale`` before it goes back, so every δ,
-        and each workspace's ``nabla_b`` and ``nabla_w``, hold ``scale`` times the
-        gradient summed over the mini-batch: ``scale`` is 1 for :meth:`backprop`, and
-        eta/m in a training step (:func:`digits.nn.training.train_step`), where the
-        two arrays then hold the step itself.
-        """
-        output, out = self.layers[-1], workspaces[-1]
-        delta = self.cost.delta(out.z, out.a, y, output.activation,
-                                out=out.delta, scratch=out.derivative)           # BP1
-        if scale != 1.0:
-            delta *= scale
-        # As in the book, l counts layers from the end: l = 1 is the output layer,
-        # l = 2 the last hidden layer, and so on.
-        for l in range(1, len(self.layers) + 1):
-            propagate = l < len(self.layers)
-            error = self.layers[-l].backward(delta, workspaces[-l], propagate)   # BP3, BP4
-            if propagate:
-                delta = self.layers[-l - 1].delta(error, workspaces[-l - 1])       # BP2
-
-    # -- evaluation ---------------------------------------------------------------------
-
-    def predict(self, data) -> np.ndarray:
-        """The digit the network answers for each example of ``data`` (a DataSet or an
-        ``(n, 784)`` array of rows).
-
-        The answer is the output neuron with the largest activation; a single output
-        neuron answers 1 when its activation is at least 0.5.
-        """
-        answers = []
-        with blas_threads(1):      # see digits.system.threads
-            for _, output in self._outputs(data):
-                if output.shape[0] == 1:
-                    answers.append((output[0] >= 0.5).astype(np.int64))
-                else:
-                    answers.append(output.argmax(axis=0))
-        return np.concatenate(answers) if answers else np.zeros(0, np.int64)
-
-    def outputs(self, data) -> np.ndarray:
-        """The output layer's activations for every example of ``data``: ``(n_out, n)``."""
-        with blas_threads(1):
-            return np.concatenate([output.copy() for _, output in self._outputs(data)], axis=1)
-
-    def evaluate(self, data) -> int:
-        """How many examples of ``data`` the network classifies correctly (a count, as in the book).
-
-        ``data`` is a list of ``(x, label)`` pairs or a DataSet.
-        """
-        data = self._as_dataset(data)
-        return int(np.count_nonzero(self.predict(data) == data.labels))
-
-    def accuracy(self, data) -> float:
-        """The fraction of ``data`` classified correctly."""
-        data = self._as_dataset(data)
-        return self.evaluate(data) / len(data)
-
-    def total_cost(self, data, lmbda=0.0, l1=0.0, n=None) -> float:
-        """The mean cost over ``data`` plus the regularisation terms (chapter 3, eqs. 85 and 95).
-
-        C = (1/N) Σ_x C_x + (lmbda / 2n) Σ_w w² + (l1 / n) Σ_w |w|, where N is the size
-        of ``data`` and n the size of the training set the network learns from (the
-        regularisation term belongs to the training cost, so it is scaled by the
-        training set's n whichever data are measured; ``n`` defaults to N).
-        """
-        data = self._as_dataset(data)
-        n = len(data) if n is None else n
-        cost = 0.0
-        targets = data.targets()
-        with blas_threads(1):
-            for start, output in self._outputs(data):
-                cost += self.cost.fn(output, targets[start:start + output.shape[1]].T)
-        cost /= len(data)
-        weights = [w for layer in self.layers for w in layer.regularised()]
-        if lmbda:
-            cost += costs_module.l2_term(weights, lmbda, n)
-        if l1:
-            cost += costs_module.l1_term(weights, l1, n)
-        return cost
-
-    # -- helpers ------------------------------------------------------------------------
-
-    def _outputs(self, data):
-        """``(start, output)`` for each slice of a few hundred examples of ``data``.
-
-        The output is the layers' own array, valid until the next slice.
-        """
-        size = _CHUNK_CONVOLUTIONAL if self.convolutional else _CHUNK_FULLY_CONNECTED
-        for start in range(0, len(data), size):
-            if isinstance(data, np.ndarray):
-                chunk = data[start:start + size]
-            else:
-                chunk = data.chunk(start, start + size)
-            chunk = np.asarray(chunk, dtype=self.dtype)                  # (size, n_in)
-            yield start, self._feedforward(chunk.T, cache=True)
-
-    def _as_columns(self, x, y):
-        x = np.asarray(x, dtype=self.dtype)
-        y = np.asarray(y, dtype=self.dtype)
-        if x.ndim != 2 or x.shape[0] != self.sizes[0]:
-            raise UsageError(f"x must hold {self.sizes[0]} inputs per column, got shape {x.shape}")
-        if y.shape != (self.sizes[-1], x.shape[1]):
-            raise UsageError(f"y must hold {self.sizes[-1]} outputs per column, got shape {y.shape}")
-        return x, y
-
-    def _as_dataset(self, data) -> Examples | None:
-        return as_dataset(data, self.sizes[-1])
+    def __repr__(self) -> str:
+        if self.init is not None:
+            names = "/".join(a.name for a in self.activations)
+            return (f"Network({self.sizes}, cost={self.cost.name!r}, activations={names!r}, "
+                    f"init={self.init!r}, dtype={self.dtype.name})")
+        inner = ", ".join(map(repr, self.layers))
+        return f"Network([{inner}], cost={self.cost.name!r}, dtype={self.dtype.name})"
 
     check_hyperparameters = staticmethod(check_hyperparameters)
+
+
+def _layers_and_init(sizes, activations, init):
+    """``(layers, init)``: the layers given, or fully connected ones for a list of sizes
+    (``init`` None for layer objects, which carry their own), their shapes checked."""
+    layers = list(sizes)            # neurons per layer, or the layers themselves
+    if layers and all(isinstance(layer, Layer) for layer in layers):
+        if init is not None:
+            raise UsageError("a network built from layer objects takes each layer's own init")
+    else:
+        init = "large" if init is None else init
+        if init not in INITIALISATIONS:
+            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        layers = _layers_from_sizes(layers, activations, init)
+    _check_chain(layers)
+    return layers, init
 
 
 def _layers_from_sizes(sizes, activations, init):
@@ -457,3 +446,40 @@ def _check_chain(layers):
         if not fits:
             raise UsageError(f"layer {i} gives {'x'.join(map(str, below.output_shape))} outputs but "
                              f"layer {i + 1} takes {'x'.join(map(str, above.input_shape))}")
+
+
+def _set_parameters(network, name, arrays):
+    arrays = list(arrays)
+    if len(arrays) != len(network.layers):
+        raise UsageError(f"{len(network.layers)} layers need {len(network.layers)} {name}, got {len(arrays)}")
+    for layer, array in zip(network.layers, arrays):
+        expected = layer.weight_shape() if name == "weights" else layer.bias_shape()
+        if np.shape(array) != expected:
+            raise UsageError(f"{name} of shape {np.shape(array)} given to a layer that needs {expected}")
+        setattr(layer, name, np.asarray(array, dtype=network.dtype))
+        layer.forget_workspaces()
+
+
+def _as_columns(network, x, y):
+    x = np.asarray(x, dtype=network.dtype)
+    y = np.asarray(y, dtype=network.dtype)
+    if x.ndim != 2 or x.shape[0] != network.sizes[0]:
+        raise UsageError(f"x must hold {network.sizes[0]} inputs per column, got shape {x.shape}")
+    if y.shape != (network.sizes[-1], x.shape[1]):
+        raise UsageError(f"y must hold {network.sizes[-1]} outputs per column, got shape {y.shape}")
+    return x, y
+
+
+def _outputs(network, data):
+    """``(start, output)`` for each slice of a few hundred examples of ``data``.
+
+    The output is the layers' own array, valid until the next slice.
+    """
+    size = _CHUNK_CONVOLUTIONAL if network.convolutional else _CHUNK_FULLY_CONNECTED
+    for start in range(0, len(data), size):
+        if isinstance(data, np.ndarray):
+            chunk = data[start:start + size]
+        else:
+            chunk = data.chunk(start, start + size)
+        chunk = np.asarray(chunk, dtype=network.dtype)                  # (size, n_in)
+        yield start, network._feedforward(chunk.T, cache=True)
