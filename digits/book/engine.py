@@ -26,8 +26,8 @@ def seed_from_numpy(seed=None) -> int:
 def columns(mini_batch, n_out, dtype=np.float64):
     """``(x, y)``: the ``(n_in, m)`` inputs and ``(n_out, m)`` desired outputs of ``mini_batch``.
 
-    ``mini_batch`` is the book's list of ``(x, y)`` pairs, ``x`` a column and ``y`` a
-    one-hot column or an int label (turned into a one-hot column here).
+    ``mini_batch`` is the book's list of ``(x, y)`` pairs, ``x`` a column and ``y`` the
+    desired output column (kept as it is) or an int label (its one-hot column).
     """
     mini_batch = list(mini_batch)
     if not mini_batch:
