@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 
 from digits.nn import activations as activations_module
-from digits.nn import hyperparameters
+from digits.nn import convolution, hyperparameters
+from digits.nn.workspace import Workspace
 from digits.system.errors import UsageError
 
 #: How a layer's first weights and biases are drawn (``init``), the one table of them.
@@ -50,16 +51,6 @@ INITIALISATIONS = {
     "network3": "weights from N(0, 1/n_out), biases from N(0, 1) (the book's network3.py)",
     "zero": "weights and biases 0 (network3.py's softmax layer)",
 }
-
-
-class Workspace:
-    """The arrays one layer writes for mini-batches of ``m`` examples (made once, reused)."""
-
-    def __init__(self, m):
-        self.m = m
-
-    def __repr__(self) -> str:
-        return f"Workspace(m={self.m}, arrays={sorted(self.__dict__)})"
 
 
 class Layer:
@@ -234,7 +225,7 @@ class FullyConnected(Layer):
         """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
         if a.ndim == 4:                         # (channels, m, height, width) -> columns
             c, m, h, w = a.shape
-            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))
+            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))   # (c*h*w, m)
             a = ws.columns
         if rng is not None and self.dropout:
             a = self._drop(a, ws, rng)
@@ -260,7 +251,7 @@ class FullyConnected(Layer):
             error *= ws.mask                   # a dropped input had no effect on the cost
         if len(self.input_shape) > 1:          # back into (channels, m, height, width)
             c, h, w = self.input_shape
-            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)
+            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)   # (c, m, h, w)
         return error
 
 
@@ -285,7 +276,7 @@ class Softmax(FullyConnected):
 POOLINGS = ("max", "l2")
 
 
-class ConvPool(Layer):
+class ConvPool(convolution.ConvPoolPasses, Layer):
     """A convolutional layer followed by 2x2 pooling (chapter 6): local receptive fields,
     shared weights and biases.
 
@@ -310,24 +301,8 @@ class ConvPool(Layer):
         ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
         error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
 
-    How it is computed.  The layer takes and gives feature maps shaped
-    ``(channels, m, height, width)``, but keeps them in memory as
-    ``(channels, height, width, m)``: the m examples innermost, so that one row of a
-    map holds the same pixels of every image side by side (that is also the order of
-    the columns a fully connected layer above reads, and of the network's input).
-    The input of every output position and offset (i, j) is copied into one matrix
-    (``ws.cols``, "im2col": a row per (channel, i, j), a column per (y, x, example)),
-    in runs of a whole output row of every example at once, and each sum above
-    becomes a single matrix product.  The convolution's output ``z_conv`` is kept the
-    other way round, a row per position and a column per filter, ``(y, x, m, filters)``:
-    then the two rows of a pooling block are two long contiguous stretches, and the two
-    columns of a pair two stretches of m * filters numbers, so that pooling and its
-    backward pass are a few calls over long runs.  Max-pooling notes in the forward pass
-    which of each block's four won, so that the backward pass is one multiplication.
-    The error sent back (BP2) goes the other way: w^T δ is written into
-    ``ws.error_cols`` with its positions in rows as wide as the input and zeros around
-    them, so that the (i, j) term of every input pixel lies the same distance away and
-    adding them all back ("col2im") is one sum over a strided view.
+    How it is computed (im2col, the memory order of the maps, col2im): see
+    :mod:`digits.nn.convolution`.
     """
 
     def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
@@ -338,22 +313,8 @@ class ConvPool(Layer):
                              "shared weights already resist overfitting")
         if pooling not in POOLINGS:
             raise UsageError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
-        shape = tuple(input_shape)
-        if len(shape) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape):
-            raise UsageError(f"a convolutional layer's input is (channels, height, width), got {input_shape}")
-        if not (isinstance(filters, (int, np.integer)) and filters >= 1):
-            raise UsageError(f"a convolutional layer needs at least one filter, got {filters!r}")
-        if not (isinstance(filter_size, (int, np.integer)) and filter_size >= 1):
-            raise UsageError(f"the filter size must be a whole number of at least 1, got {filter_size!r}")
-        channels, height, width = (int(n) for n in shape)
+        channels, height, width = _checked_input(input_shape, filters, filter_size)
         conv_h, conv_w = height - filter_size + 1, width - filter_size + 1
-        if conv_h < 2 or conv_w < 2:
-            raise UsageError(f"{filter_size}x{filter_size} filters do not fit a {height}x{width} input "
-                             f"with room for 2x2 pooling")
-        if conv_h % 2 or conv_w % 2:
-            raise UsageError(f"{filter_size}x{filter_size} filters over a {height}x{width} input give "
-                             f"{conv_h}x{conv_w} maps, which 2x2 pooling cannot tile; choose a filter "
-                             f"size that leaves an even number of rows and columns")
         self.input_shape = (channels, height, width)
         self.filters, self.filter_size, self.pooling = int(filters), int(filter_size), pooling
         self.conv_shape = (conv_h, conv_w)
@@ -383,203 +344,30 @@ class ConvPool(Layer):
     def bias_shape(self):
         return (self.filters,)
 
-    def make_workspace(self, m, training, dtype):
-        c, height, width = self.input_shape
-        k, f = self.filter_size, self.filters
-        conv_h, conv_w = self.conv_shape
-        pool_h, pool_w = self.output_shape[1:]
-        ws = Workspace(m)
-        ws.training = training
-        # Maps as (channels, height, width, m); the convolution's output as (y, x, m, filters).
-        ws.x = np.empty((c, height, width, m), dtype)
-        ws.cols = np.empty((c * k * k, conv_h * conv_w * m), dtype)
-        ws.z_conv = np.empty((conv_h, conv_w, m, f), dtype)
-        ws.rows = np.empty((pool_h, conv_w, m, f), dtype)          # after pooling pairs of rows
-        ws.pooled = np.empty((pool_h, pool_w, m, f), dtype)
-        ws.z = np.empty((f, pool_h, pool_w, m), dtype)
-        ws.a = np.empty((f, pool_h, pool_w, m), dtype)
-        if self.pooling == "l2":
-            ws.squares = np.empty((conv_h, conv_w, m, f), dtype)
-        if training:
-            if self.pooling == "max":                              # see _note_winners
-                ws.top_won = np.empty((pool_h, conv_w, m, f), bool)
-                ws.column_won = np.empty((pool_h, conv_w, m, f), bool)
-                ws.winner = np.empty((conv_h, conv_w, m, f), bool)
-            ws.derivative = np.empty((f, pool_h, pool_w, m), dtype)
-            ws.delta = np.empty((f, pool_h, pool_w, m), dtype)
-            ws.delta_pooled = np.empty((pool_h, pool_w, m, f), dtype)
-            ws.delta_conv = np.empty((conv_h, conv_w, m, f), dtype)
-            ws.nabla_w = np.empty(self.weight_shape(), dtype)
-            ws.nabla_w_t = np.empty((c * k * k, f), dtype)         # BP4 as the product gives it
-            ws.nabla_b = np.empty(self.bias_shape(), dtype)
-            # w^T δ, each row of positions padded to the input's width, with zeros
-            # before and after (see _col2im); the padding is never written.  The zeros
-            # after one line of error_cols are those before the next (and, after the
-            # last, the end of error_buffer).
-            row = width * m
-            ws.pad = (k - 1) * (row + m)
-            line = ws.pad + conv_h * row
-            ws.error_buffer = np.zeros(c * k * k * line + (k - 1) * row, dtype)
-            ws.error_cols = ws.error_buffer[:c * k * k * line].reshape(c * k * k, line)
-            ws.error = np.empty((c, height, width, m), dtype)
-        return ws
 
     # -- the two memory orders of feature maps ----------------------------------------
 
-    @staticmethod
-    def _examples_inside(maps):
-        """``(channels, m, height, width)`` maps as ``(channels, height, width, m)`` (a view)."""
-        return maps.transpose(0, 2, 3, 1)
 
-    @staticmethod
-    def _examples_second(maps):
-        """``(channels, height, width, m)`` maps as ``(channels, m, height, width)`` (a view)."""
-        return maps.transpose(0, 3, 1, 2)
-
-    # -- forward ----------------------------------------------------------------------
-
-    def forward(self, a, ws, rng=None):
-        """Convolution, pooling, a = σ(pooled + b); ``a`` is columns or (channels, m, h, w)."""
-        self._im2col(self._input(a, ws), ws)
-        filters = self.weights.reshape(self.filters, -1)                 # (f, c*k*k)
-        np.matmul(ws.cols.T, filters.T, out=ws.z_conv.reshape(-1, self.filters))
-        pooled = self._pool(ws)
-        np.add(pooled.transpose(3, 0, 1, 2), self.biases.reshape(-1, 1, 1, 1), out=ws.z)
-        self.activation.fn(ws.z, out=ws.a)
-        return self._examples_second(ws.a)
-
-    def _input(self, a, ws):
-        """The input as (channels, height, width, m), copied into ``ws.x`` only if it is not already."""
-        if a.ndim == 2:                       # the network's columns: (c * h * w, m)
-            np.copyto(ws.x.reshape(a.shape), a)
-            return ws.x
-        maps = self._examples_inside(a)
-        if maps.flags.c_contiguous:           # from a layer below that keeps the same order
-            return maps
-        np.copyto(ws.x, maps)
-        return ws.x
-
-    def _im2col(self, image, ws):
-        """ws.cols[c, i, j, y, x, :] = image[c, y + i, x + j, :]: one copy of every window."""
-        k = self.filter_size
-        c, conv_h, conv_w, m = self.input_shape[0], *self.conv_shape, ws.m
-        channel, row, column, example = image.strides
-        windows = _strided(image, (c, k, k, conv_h, conv_w, m),
-                           (channel, row, column, row, column, example))
-        np.copyto(ws.cols.reshape(windows.shape), windows)
-
-    def _pool(self, ws):
-        """2x2 pooling of z_conv into ``ws.pooled``, (y, x, m, filters): pairs of rows, then of columns."""
-        pool_h, pool_w = self.output_shape[1:]
-        conv_w = self.conv_shape[1]
-        row_pairs = ws.z_conv.reshape(pool_h, 2, conv_w, -1)            # (y, top/bottom, x, m*f)
-        top, bottom = row_pairs[:, 0], row_pairs[:, 1]
-        rows = ws.rows.reshape(pool_h, conv_w, -1)
-        column_pairs = ws.rows.reshape(pool_h, pool_w, 2, -1)           # (y, x, left/right, m*f)
-        left, right = column_pairs[:, :, 0], column_pairs[:, :, 1]
-        pooled = ws.pooled.reshape(pool_h, pool_w, -1)
-        if self.pooling == "max":
-            np.maximum(top, bottom, out=rows)
-            np.maximum(left, right, out=pooled)
-            if ws.training:
-                self._note_winners(top, bottom, left, right, ws)
-            return ws.pooled
-        squares = np.square(ws.z_conv, out=ws.squares).reshape(row_pairs.shape)
-        np.add(squares[:, 0], squares[:, 1], out=rows)
-        np.add(left, right, out=pooled)
-        return np.sqrt(ws.pooled, out=ws.pooled)
-
-    def _note_winners(self, top, bottom, left, right, ws):
-        """``ws.winner``: True at the one position of each 2x2 block that max-pooling took.
-
-        Of each pair of rows the larger won, then of the two columns left; ties go to the
-        first (the top, then the left), so that exactly one of the four wins.
-        """
-        pool_h, pool_w = self.output_shape[1:]
-        top_won = np.greater_equal(top, bottom, out=ws.top_won.reshape(top.shape))
-        column_won = ws.column_won.reshape(pool_h, pool_w, 2, -1)
-        np.greater_equal(left, right, out=column_won[:, :, 0])
-        np.logical_not(column_won[:, :, 0], out=column_won[:, :, 1])
-        column_won = column_won.reshape(top_won.shape)
-        winner = ws.winner.reshape(pool_h, 2, *top_won.shape[1:])
-        np.logical_and(column_won, top_won, out=winner[:, 0])
-        np.greater(column_won, top_won, out=winner[:, 1])          # its column won, its top did not
-
-    # -- backward ---------------------------------------------------------------------
-
-    def delta(self, error, ws):
-        """δ = error ⊙ σ'(z) (BP2's second half), for an error shaped (channels, m, h, w)."""
-        return self._examples_second(super().delta(self._examples_inside(error), ws))
-
-    def backward(self, delta, ws, propagate):
-        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its input."""
-        delta = self._examples_inside(delta)                             # (f, y, x, m)
-        np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
-        delta_conv = self._unpool(delta, ws).reshape(-1, self.filters)  # (y*x*m, f)
-        # BP4, computed transposed, (c*k*k, f): the matrix library is faster that way round.
-        np.matmul(ws.cols, delta_conv, out=ws.nabla_w_t)
-        np.copyto(ws.nabla_w.reshape(self.filters, -1), ws.nabla_w_t.T)
-        if not propagate:
-            return None
-        filters = self.weights.reshape(self.filters, -1)
-        by_rows = delta_conv.reshape(self.conv_shape[0], -1, self.filters).transpose(0, 2, 1)
-        np.matmul(filters.T, by_rows, out=self._error_rows(ws))            # BP2: w^T δ, a product per row y
-        return self._examples_second(self._col2im(ws))
-
-    def _unpool(self, delta, ws):
-        """δ_conv: δ sent back through the pooling to the positions it came from."""
-        pool_h, pool_w = self.output_shape[1:]
-        np.copyto(ws.delta_pooled, delta.transpose(1, 2, 3, 0))          # (y, x, m, f)
-        each = ws.delta_pooled.reshape(pool_h, 1, pool_w, 1, -1)         # δ for each of the block's four
-        blocks = ws.delta_conv.reshape(pool_h, 2, pool_w, 2, -1)         # (y, top/bottom, x, left/right, m*f)
-        if self.pooling == "max":
-            # The position that won gets all of δ, the other three none.
-            np.multiply(each, ws.winner.reshape(blocks.shape), out=blocks)
-        else:
-            # p = sqrt(Σ z²), so ∂p/∂z = z / p for each of the four (0 where p is 0).
-            pooled = ws.pooled.reshape(each.shape)
-            np.divide(each, pooled, out=each, where=pooled > 0)
-            each[pooled <= 0] = 0.0
-            np.multiply(each, ws.z_conv.reshape(blocks.shape), out=blocks)
-        return ws.delta_conv
-
-    def _error_rows(self, ws):
-        """Where w^T δ goes in ``ws.error_cols``: (y, c*k*k, x*m), each row y a matrix of its own."""
-        conv_h, conv_w = self.conv_shape
-        row = self.input_shape[2] * ws.m
-        rows = ws.error_cols[:, ws.pad:ws.pad + conv_h * row].reshape(-1, conv_h, row)
-        return rows[:, :, :conv_w * ws.m].transpose(1, 0, 2)
-
-    def _col2im(self, ws):
-        """The error for the input, (c, h, w, m): each entry of error_cols added back where it was copied from.
-
-        error[c, y, x] = Σ_i Σ_j error_cols[c, i, j, y - i, x - j], taken as 0 outside the
-        positions.  Since error_cols keeps its positions in rows as wide as the input,
-        with zeros between them and around, the term for (i, j) is always i * width + j
-        pixels back, so a strided view puts all of them side by side for one sum.
-        """
-        c, height, width = self.input_shape
-        k, m = self.filter_size, ws.m
-        row = width * m
-        line, step = ws.error_cols.strides
-        terms = _strided(ws.error_buffer, (c, k, k, height * row),
-                         (k * k * line, k * line - row * step, line - m * step, step), offset=ws.pad * step)
-        np.add.reduce(terms, axis=(1, 2), out=ws.error.reshape(c, -1))
-        return ws.error
-
-
-def _strided(array, shape, strides, offset=0):
-    """A read-only view of the memory of the contiguous ``array``, with the given shape and
-    strides (in bytes) from ``offset`` bytes in.
-
-    What ``numpy.lib.stride_tricks.as_strided`` makes, without its few microseconds of
-    checks per call (it is called twice per mini-batch; ``sliding_window_view`` would
-    take four times as long).  numpy still refuses a view that would reach outside
-    ``array``.
-    """
-    view = np.ndarray(shape, array.dtype, array, offset, strides)
-    view.flags.writeable = False
-    return view
+def _checked_input(input_shape, filters, filter_size):
+    """``(channels, height, width)`` of a ConvPool layer's input, or UsageError saying why
+    those filters cannot convolve it and pool the result 2x2."""
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in shape):
+        raise UsageError(f"a convolutional layer's input is (channels, height, width), got {input_shape}")
+    if not (isinstance(filters, (int, np.integer)) and filters >= 1):
+        raise UsageError(f"a convolutional layer needs at least one filter, got {filters!r}")
+    if not (isinstance(filter_size, (int, np.integer)) and filter_size >= 1):
+        raise UsageError(f"the filter size must be a whole number of at least 1, got {filter_size!r}")
+    channels, height, width = (int(n) for n in shape)
+    conv_h, conv_w = height - filter_size + 1, width - filter_size + 1
+    if conv_h < 2 or conv_w < 2:
+        raise UsageError(f"{filter_size}x{filter_size} filters do not fit a {height}x{width} input "
+                         f"with room for 2x2 pooling")
+    if conv_h % 2 or conv_w % 2:
+        raise UsageError(f"{filter_size}x{filter_size} filters over a {height}x{width} input give "
+                         f"{conv_h}x{conv_w} maps, which 2x2 pooling cannot tile; choose a filter "
+                         f"size that leaves an even number of rows and columns")
+    return channels, height, width
 
 
 def from_description(description) -> Layer:

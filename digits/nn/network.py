@@ -131,7 +131,7 @@ class Feedforward:
         """
         a = np.asarray(a, dtype=self.dtype)
         if a.ndim == 1:
-            a = a.reshape(-1, 1)
+            a = a.reshape(-1, 1)   # (n_in, 1)
         if a.ndim != 2 or a.shape[0] != self.sizes[0]:
             raise UsageError(f"the network takes {self.sizes[0]} inputs, got {a.shape[0]}")
         return self._feedforward(a, cache=False).copy()
