@@ -14,6 +14,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: draw
 .PHONY: conv
 .PHONY: serve
+.PHONY: watch compare-ch3
 
 help:
 	@echo "make train   download MNIST (once) and train the book's [784, 30, 10] network"
@@ -29,6 +30,8 @@ help:
 	@echo "make draw    draw a digit with the mouse and watch the trained network read it"
 	@echo "make conv    train the book's best single network (chapter 6, 99.6%; hours here) -> data/conv.npz"
 	@echo "make serve   the same in a browser (mouse, pen or finger) at http://127.0.0.1:8000/"
+	@echo "make watch   the book's chapter-1 run with a live page at http://127.0.0.1:8001/"
+	@echo "make compare-ch3  three short runs of chapter 3's learning rates, then their curves side by side"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -101,6 +104,25 @@ draw: $(STAMP)
 # network `make train` saved (python -m digits serve --help).  Ctrl-C stops it.
 serve: $(STAMP)
 	$(PY) -m digits serve
+
+# The book's chapter-1 run with its live page (curves, the first layer's weights, learning
+# speed, confusion matrix, Stop); docs/watch.md.
+watch: data
+	$(PY) -m digits train --watch
+
+# Chapter 3's learning rates side by side: three short runs (cross-entropy, lambda 5.0,
+# eta 0.025 / 0.25 / 2.5, 5 epochs each, a minute or two in all), drawn to
+# results/compare-ch3.png, then the comparison page (Ctrl-C stops it).
+CH3_ETAS := 0.025 0.25 2.5
+CH3_RUNS := $(CH3_ETAS:%=results/compare-ch3/eta-%.npz)
+compare-ch3: data
+	@mkdir -p results/compare-ch3
+	for eta in $(CH3_ETAS); do \
+	    $(PY) -m digits train --cost cross-entropy --lmbda 5.0 --eta $$eta --epochs 5 --monitor \
+	        --seed 1 --quiet --model results/compare-ch3/eta-$$eta.npz || exit 1; \
+	done
+	$(PY) -m digits compare $(CH3_RUNS) --output results/compare-ch3.png
+	$(PY) -m digits compare $(CH3_RUNS)
 
 test: $(STAMP)
 	$(PY) -m pytest
