@@ -119,7 +119,7 @@ class DataSet(Examples):
         classes; with a single output neuron (XOR) the label itself, 0 or 1.
         """
         if self.n_out == 1:
-            return self.labels.astype(self.inputs.dtype).reshape(-1, 1)
+            return self.labels.astype(self.inputs.dtype).reshape(-1, 1)          # (n, 1)
         return np.eye(self.n_out, dtype=self.inputs.dtype)[self.labels]
 
     def as_pairs(self, one_hot: bool) -> "Pairs":
@@ -130,11 +130,11 @@ class DataSet(Examples):
         columns are read-only: the labels they show are this DataSet's, which
         :meth:`from_pairs` gives back for the list (see :class:`Pairs`).
         """
-        columns = [row.reshape(-1, 1) for row in self.inputs]
+        columns = [row.reshape(-1, 1) for row in self.inputs]                # (n_in, 1) each
         if one_hot:
             targets = self.targets()
             targets.flags.writeable = False
-            targets = [row.reshape(-1, 1) for row in targets]
+            targets = [row.reshape(-1, 1) for row in targets]                # (n_out, 1) each
         else:
             targets = [int(label) for label in self.labels]
         return Pairs(zip(columns, targets), source=self)
@@ -157,22 +157,7 @@ class DataSet(Examples):
                 one_hot = np.ndim(pairs[0][1]) > 0
                 return cls(viewed.inputs, viewed.labels,
                            viewed.n_out if one_hot or n_out is None else n_out)
-        pairs = list(pairs)
-        if not pairs:
-            raise UsageError("the data set is empty")
-        inputs = np.stack([np.asarray(x).reshape(-1) for x, _ in pairs])
-        first = pairs[0][1]
-        if np.ndim(first) == 0:
-            labels = np.array([int(y) for _, y in pairs], dtype=np.int64)
-            n_out = n_out if n_out is not None else int(labels.max()) + 1
-        else:
-            targets = np.stack([np.asarray(y).reshape(-1) for _, y in pairs])
-            n_out = targets.shape[1]
-            if n_out == 1:
-                labels = np.rint(targets[:, 0]).astype(np.int64)
-            else:
-                labels = targets.argmax(axis=1).astype(np.int64)
-        return cls(inputs, labels, n_out)
+        return cls(*_stacked(list(pairs), n_out))
 
 
 class Pairs(list):
@@ -223,3 +208,18 @@ class Pairs(list):
         if np.array_equal(rows, np.arange(start, start + len(rows))):
             return self.source[start:start + len(rows)]
         return self.source[rows]
+
+
+def _stacked(pairs, n_out):
+    """``(inputs, labels, n_out)`` stacked from a list of ``(x, y)`` pairs (y a one-hot
+    column or an int label)."""
+    if not pairs:
+        raise UsageError("the data set is empty")
+    inputs = np.stack([np.asarray(x).reshape(-1) for x, _ in pairs])          # (n, n_in)
+    if np.ndim(pairs[0][1]) == 0:
+        labels = np.array([int(y) for _, y in pairs], dtype=np.int64)
+        return inputs, labels, n_out if n_out is not None else int(labels.max()) + 1
+    targets = np.stack([np.asarray(y).reshape(-1) for _, y in pairs])         # (n, n_out)
+    if targets.shape[1] == 1:
+        return inputs, np.rint(targets[:, 0]).astype(np.int64), 1
+    return inputs, targets.argmax(axis=1).astype(np.int64), targets.shape[1]

@@ -53,7 +53,42 @@ INITIALISATIONS = {
 }
 
 
-class Layer:
+class Initialisation:
+    """How a layer draws its first weights and biases, by its ``init`` (:data:`INITIALISATIONS`).
+
+    The layer gives ``weight_shape()``, ``bias_shape()``, ``fan_in()`` and ``fan_out()``.
+    """
+
+    def weight_scale(self) -> float:
+        """The standard deviation of the initial weights for ``self.init``."""
+        if self.init == "large":
+            return 1.0                                    # chapter 1: N(0, 1)
+        if self.init == "default":
+            return 1.0 / np.sqrt(self.fan_in())           # chapter 3: N(0, 1/n_in)
+        if self.init == "network3":
+            return 1.0 / np.sqrt(self.fan_out())          # the book's network3.py: N(0, 1/n_out)
+        return 0.0
+
+    def initialise_biases(self, rng, dtype):
+        """Biases from N(0, 1) (all but the ``zero`` initialisation)."""
+        if self.init == "zero":
+            self.biases = np.zeros(self.bias_shape(), dtype)
+        else:
+            self.biases = rng.standard_normal(self.bias_shape()).astype(dtype, copy=False)
+
+    def initialise_weights(self, rng, dtype):
+        """Weights from N(0, scale²), drawn in float64 and scaled in place (no extra copies)."""
+        if self.init == "zero":
+            self.weights = np.zeros(self.weight_shape(), dtype)
+            return
+        weights = rng.standard_normal(self.weight_shape())
+        scale = self.weight_scale()
+        if scale != 1.0:
+            weights *= scale
+        self.weights = weights.astype(dtype, copy=False)
+
+
+class Layer(Initialisation):
     """What every layer has: weights, biases, an activation, and dropout on its inputs.
 
     Subclasses set ``input_shape`` and ``output_shape`` (a tuple: ``(n,)`` for a column
@@ -89,36 +124,6 @@ class Layer:
 
     def bias_shape(self) -> tuple:
         raise NotImplementedError
-
-    def weight_scale(self) -> float:
-        """The standard deviation of the initial weights for ``self.init``."""
-        if self.init == "large":
-            return 1.0                                    # chapter 1: N(0, 1)
-        if self.init == "default":
-            return 1.0 / np.sqrt(self.fan_in())           # chapter 3: N(0, 1/n_in)
-        if self.init == "network3":
-            return 1.0 / np.sqrt(self.fan_out())          # the book's network3.py: N(0, 1/n_out)
-        return 0.0
-
-    # -- initialisation -----------------------------------------------------------------
-
-    def initialise_biases(self, rng, dtype):
-        """Biases from N(0, 1) (all but the ``zero`` initialisation)."""
-        if self.init == "zero":
-            self.biases = np.zeros(self.bias_shape(), dtype)
-        else:
-            self.biases = rng.standard_normal(self.bias_shape()).astype(dtype, copy=False)
-
-    def initialise_weights(self, rng, dtype):
-        """Weights from N(0, scale²), drawn in float64 and scaled in place (no extra copies)."""
-        if self.init == "zero":
-            self.weights = np.zeros(self.weight_shape(), dtype)
-            return
-        weights = rng.standard_normal(self.weight_shape())
-        scale = self.weight_scale()
-        if scale != 1.0:
-            weights *= scale
-        self.weights = weights.astype(dtype, copy=False)
 
     # -- the passes ---------------------------------------------------------------------
 
@@ -205,21 +210,7 @@ class FullyConnected(Layer):
         return (self.n_out, 1)
 
     def make_workspace(self, m, training, dtype):
-        ws = Workspace(m)
-        ws.z = np.empty((self.n_out, m), dtype)
-        ws.a = np.empty((self.n_out, m), dtype)
-        if len(self.input_shape) > 1:           # feature maps, flattened into columns
-            ws.columns = np.empty((self.n_in, m), dtype)
-        if training:
-            ws.derivative = np.empty((self.n_out, m), dtype)
-            ws.delta = np.empty((self.n_out, m), dtype)
-            ws.error = np.empty((self.n_in, m), dtype)
-            ws.nabla_w = np.empty(self.weight_shape(), dtype)
-            ws.nabla_b = np.empty(self.bias_shape(), dtype)
-            if self.dropout:
-                ws.mask = np.empty((self.n_in, m), dtype)
-                ws.dropped = np.empty((self.n_in, m), dtype)
-        return ws
+        return _fully_connected_workspace(self, m, training, dtype)
 
     def forward(self, a, ws, rng=None):
         """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
@@ -346,6 +337,26 @@ class ConvPool(convolution.ConvPoolPasses, Layer):
 
 
     # -- the two memory orders of feature maps ----------------------------------------
+
+
+def _fully_connected_workspace(layer, m, training, dtype):
+    """A fully connected layer's arrays for mini-batches of ``m``: z and a are (n_out, m);
+    training adds δ, σ'(z), the error w^T δ (n_in, m), the gradients and dropout's mask."""
+    ws = Workspace(m)
+    ws.z = np.empty((layer.n_out, m), dtype)
+    ws.a = np.empty((layer.n_out, m), dtype)
+    if len(layer.input_shape) > 1:           # feature maps, flattened into columns
+        ws.columns = np.empty((layer.n_in, m), dtype)
+    if training:
+        ws.derivative = np.empty((layer.n_out, m), dtype)
+        ws.delta = np.empty((layer.n_out, m), dtype)
+        ws.error = np.empty((layer.n_in, m), dtype)
+        ws.nabla_w = np.empty(layer.weight_shape(), dtype)
+        ws.nabla_b = np.empty(layer.bias_shape(), dtype)
+        if layer.dropout:
+            ws.mask = np.empty((layer.n_in, m), dtype)
+            ws.dropped = np.empty((layer.n_in, m), dtype)
+    return ws
 
 
 def _checked_input(input_shape, filters, filter_size):
