@@ -17,8 +17,17 @@ The moments, in order::
 
 Each method gets the one :class:`~digits.nn.training.Run` of the training: the
 network, the settings, the :class:`~digits.nn.training.History` so far, where the
-loop is (``run.epoch``, ``run.batch``), and ``run.request_stop()``, after which the
-loop ends at the end of the current mini-batch as if the run were over.
+loop is (``run.epoch``, ``run.batch``), ``run.learning_speeds()`` (chapter 5's
+||∂C/∂b^l|| of each layer for the last mini-batch), and ``run.request_stop()``, after
+which the loop ends at the end of the current mini-batch as if the run were over: the
+epoch cut short is measured and told to ``on_epoch_end`` like the others (with
+``run.epoch_finished`` False, so a checkpoint is not written for it), the best
+validation epoch's weights are put back where the run keeps them, ``history.stopped``
+is True, and ``on_train_end`` follows.
+
+Callbacks are told in the order they were given.  When training raises (its weights
+stopped being finite, :class:`~digits.nn.training.Diverged`, or a KeyboardInterrupt)
+the epoch is not told to ``on_epoch_end`` and ``on_train_end`` is not called.
 
 A callback must be quick where it is called often: ``on_batch_end`` runs on the hot
 path, so a callback that needs it says how often in ``every_batches`` (None: never)
