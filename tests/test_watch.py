@@ -303,3 +303,34 @@ def test_confusion_keeps_the_least_confident_first_and_samples_large_cells():
     assert result["cells"][(5, 3)] == [(100, pytest.approx(confidences[100]))]
     diagonal = result["cells"][(3, 3)]
     assert len(diagonal) == 10 and [c for _, c in diagonal] == sorted(c for _, c in diagonal)
+
+
+def test_a_chapter_6_network_is_watched_with_its_filters_and_validation(mnist):
+    from digits.nn.layers import ConvPool, FullyConnected, Softmax
+
+    training, validation, test = mnist
+    network = Network([ConvPool((1, 28, 28), 6, activation="relu", init="network3"),
+                       FullyConnected((6, 12, 12), 30, activation="relu", init="network3"),
+                       Softmax(30, 10)], seed=1, dtype=np.float32)
+    state = WatchState({"layers": "conv6 fc30 softmax", "description": "conv"}, test[:500], "test",
+                       chapter6=True)
+    callback = WatchCallback(state, sample_seconds=0.05)
+    server = watch_server(state).start()
+    try:
+        network.SGD(training[:1000], 2, 10, 0.03, evaluation_data=test[:500],
+                    validation_data=validation[:500], monitor_validation_accuracy=True,
+                    keep_best_validation=True, callbacks=[callback])
+        assert callback.worker.idle(60)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("GET", "/api/weights")
+        weights = json.loads(connection.getresponse().read())
+        connection.request("GET", "/api/state")
+        served = json.loads(connection.getresponse().read())
+        connection.close()
+    finally:
+        server.stop()
+    assert (weights["count"], weights["height"], weights["width"]) == (6, 5, 5)
+    assert served["chapter6"] and len(served["history"]["validation_accuracy"]) == 2
+    assert served["speed"]["layers"] == ["hidden layer 1 (6 filters)", "hidden layer 2 (30)",
+                                         "output layer (10)"]
+    assert sum(map(sum, served["confusion"]["matrix"])) == 500

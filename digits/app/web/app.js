@@ -80,6 +80,7 @@ function clearCanvas() {
   generation += 1;
   waiting = null;
   showNothing("Draw a digit");
+  if (window.insideView) window.insideView.clear();
 }
 
 field("clear").addEventListener("click", clearCanvas);
@@ -153,11 +154,16 @@ async function readNext() {
   reading = true;
   const asked = generation;
   try {
-    const response = await fetch("api/classify", { method: "POST", body: await picture() });
+    const body = await picture();
+    const response = await fetch("api/classify", { method: "POST", body });
     const answer = await response.json();
     if (asked === generation) {
       if (response.ok) show(answer);
       else showNothing("", answer.error);
+    }
+    // The view inside the network (inside.js) reads the drawing next, before the next one goes.
+    if (response.ok && asked === generation && window.insideView) {
+      await window.insideView.read(body, () => asked !== generation || waiting !== null);
     }
   } catch (error) {
     if (asked === generation) showNothing("", `cannot reach the server (${error.message})`);

@@ -6,10 +6,9 @@ const $ = id => document.getElementById(id);
 
 function panel(data, spec) {
   const section = document.createElement("section");
-  section.className = "wide";
   section.appendChild(document.createElement("h2")).textContent = spec.title;
   const canvas = document.createElement("canvas");
-  canvas.width = 900; canvas.height = 320;
+  canvas.width = 620; canvas.height = 320;
   canvas.dataset.key = spec.key;
   section.appendChild(canvas);
   $("panels").appendChild(section);

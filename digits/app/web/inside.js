@@ -582,11 +582,15 @@
     const rows = [["before", answer.before, answer.digit_before], ["after", answer.after, answer.digit_after]];
     $("before-after").replaceChildren(...rows.map(([name, outputs, best]) => make("div", { className: "outputs", id: `outputs-${name}` },
       make("span", { className: "name", textContent: name }),
-      ...outputs.map((value, digit) => make("span", {
-        className: `bar${digit === best ? " best" : ""}${digit === answer.label ? " label" : ""}`,
-        title: `${digit}: ${fixed(value)}`, dataset: { value } },
+      ...outputs.map((value, digit) => {
+        const bar = make("span", {
+          className: `bar${digit === best ? " best" : ""}${digit === answer.label ? " label" : ""}`,
+          title: `${digit}: ${fixed(value)}` },
         make("span", { className: "fill", style: `height: ${Math.round(100 * Math.max(0, Math.min(1, value)))}%` }),
-        make("span", { className: "digit", textContent: digit }))))));
+        make("span", { className: "digit", textContent: digit }));
+        bar.dataset.value = value;
+        return bar;
+      }))));
   }
 
   $("learn").addEventListener("click", () => {

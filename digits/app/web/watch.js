@@ -127,7 +127,7 @@ function drawWeights(pictures) {
   const columns = Math.min(count, 10), rows = Math.ceil(count / columns), gap = 1;
   canvas.width = columns * (width + gap) - gap;
   canvas.height = rows * (height + gap) - gap;
-  const zoom = Math.max(1, Math.floor(Math.min(560, 40 * columns) / canvas.width));
+  const zoom = Math.max(1, Math.round(Math.min(560, 56 * columns) / canvas.width));
   canvas.style.width = `${canvas.width * zoom}px`;
   canvas.style.height = `${canvas.height * zoom}px`;
   const g = canvas.getContext("2d");
