@@ -34,7 +34,6 @@ from digits.system.files import check_png_path, write_atomically
 from digits.nn.network import Network
 from digits.app.plots import png_bytes
 from digits.app.terminal import show
-from digits.nn.callbacks import Callback
 
 INPUTS = np.array([[0, 0, 1],
                    [0, 1, 1],

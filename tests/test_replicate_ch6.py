@@ -207,7 +207,7 @@ def test_a_checkpoint_of_other_settings_is_not_continued(tmp_path, mnist):
     training, validation, test = mnist
     task = small_task(epochs=2)
     result = chapter6.run_layers(task, training[:2000], validation[:1000], test[:1000], store,
-                                 warn=warnings.append)
+                                 report_warning=warnings.append)
     assert len(warnings) == 1 and "other settings" in warnings[0] and "afresh" in warnings[0]
     assert result["resumed_at_epoch"] is None and result["epochs_run"] == 2
 

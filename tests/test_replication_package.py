@@ -4,6 +4,7 @@ same numbers in whichever pool it runs, and a new kind of run is one registratio
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,62 @@ def test_no_script_or_module_of_the_replication_edits_sys_path(folder):
 def test_the_replication_tests_import_the_package_not_the_scripts():
     for name in ("test_replicate.py", "test_replicate_ch6.py", "test_bench.py"):
         assert not sys_path_edits(REPO / "tests" / name), name
+
+
+def test_the_module_and_the_script_are_the_same_command():
+    import subprocess
+    import sys
+
+    as_module = subprocess.run([sys.executable, "-m", "digits.replication", "--help"],
+                               capture_output=True, text=True, cwd=REPO)
+    as_script = subprocess.run([sys.executable, str(REPO / "scripts" / "replicate.py"), "--help"],
+                               capture_output=True, text=True, cwd=REPO)
+    assert as_module.returncode == as_script.returncode == 0, as_module.stderr + as_script.stderr
+    assert as_module.stdout == as_script.stdout and "--report-only" in as_module.stdout
+
+
+class OneThreadPool(plan.Pool):
+    """Another executor, as a cluster's would plug in: its own channel for the messages."""
+
+    def __init__(self):
+        import queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.executor = ThreadPoolExecutor(1)
+        self.channel = queue.SimpleQueue()
+        self.received = []
+
+    def messages(self, timeout):
+        import queue
+
+        found = []
+        try:
+            found.append(self.channel.get(timeout=timeout))
+            while True:
+                found.append(self.channel.get_nowait())
+        except queue.Empty:
+            pass
+        self.received += found
+        return found
+
+    def close(self):
+        self.executor.shutdown()
+
+
+def test_another_executor_plugs_in_and_writes_the_same_results(tmp_path, mnist_data_dir):
+    from digits.replication.cli import main
+
+    def replicate(folder, pool=None, *flags):
+        return main(["--quick", "--quiet", "--data", str(mnist_data_dir), "--only", "ch1-no-hidden",
+                     "--results", str(folder), "--report", str(folder / "REPLICATION.md"),
+                     "--figures", str(folder / "figures"), *flags], pool=pool)
+
+    pool = OneThreadPool()
+    assert replicate(tmp_path / "pool", pool) == 0
+    assert replicate(tmp_path / "here", None, "--jobs", "1") == 0
+    ours, theirs = (json.loads((tmp_path / name / "ch1-no-hidden.json").read_text())
+                    for name in ("pool", "here"))
+    assert [run["history"] for run in ours["variants"][0]["runs"]] == [
+        run["history"] for run in theirs["variants"][0]["runs"]]
+    assert pool.received and sum(pool.received) == pytest.approx(
+        sum(task.epochs_of_work for task in tasks_for("ch1-no-hidden", quick=True)))

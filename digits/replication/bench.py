@@ -293,8 +293,8 @@ def time_epochs(setting: Setting, training, rounds: int, reference_images: int, 
 
 
 # Chapter 6: the book's ReLU network (ch6-relu), float32, mini-batch 10, as `make conv`'s
-# layers are built.  PyTorch's CPU eager mode took 10-12 s per epoch of it on this 2-core
-# machine; the targets are to match that and, better, 6 s.
+# layers are built.  The targets: PyTorch's CPU eager mode's time, and better
+# (docs/speed-notes.md).
 CONV_LAYERS = "conv20 conv40 fc100 softmax"
 CONV_TARGETS = {"seconds_per_epoch": 10.0, "better": 6.0}
 

@@ -139,8 +139,8 @@ def resume_state(path, run_settings, report_warning):
     try:
         return checkpoints.load(path, run_settings)
     except checkpoints.CheckpointError:
-        report_warning(f"not going on from {path}: it is unreadable, or the checkpoint of other settings "
-             f"(the table has changed since); starting the run afresh")
+        report_warning(f"not going on from {path}: it is unreadable, or the checkpoint of other "
+                       f"settings (the table has changed since); starting the run afresh")
         return None
 
 

@@ -13,9 +13,12 @@
 A :class:`Pool` is an executor and its channel.  Two are here: :class:`LocalProcesses`
 (``--jobs N``: N spawned processes, one BLAS thread each) and :class:`ThisProcess`
 (``--jobs 1``, and the ensembles).  Another executor, a Dask ``Client``'s
-``get_executor()`` for instance, plugs in as a :class:`Pool` whose workers call
-:func:`run_one` with a :class:`WorkerSetup` whose ``channel`` they can reach (any object
-with ``put(message)``), and is given to :func:`run_experiments` as ``pool``.
+``get_executor()`` for instance, plugs in as a subclass of :class:`Pool`: its
+``executor``, its ``channel`` (an object its workers can reach, with ``put(message)``,
+or None for no progress), its ``messages(timeout)`` (what the channel has received) and
+``close()``; it is given to :func:`run_experiments` (or :func:`digits.replication.cli.main`)
+as ``pool``.  The workers call :func:`run_one` (task, :class:`WorkerSetup`): plain,
+picklable arguments; chapter 6's checkpoints go to ``WorkerSetup.store_folder``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import queue as queue_module
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from digits.app.mnist_flags import load_mnist
 from digits.app.terminal import notice
@@ -245,12 +248,13 @@ def worker_init(channel):
 
 def run_one(task, setup: WorkerSetup) -> dict:
     """Run ``task`` in whatever process this is (the data are loaded by its first task)."""
-    context = _WORKER["contexts"].get(setup)
+    key = (setup.data_dir, setup.quick, setup.store_folder, setup.git_results)
+    context = _WORKER["contexts"].get(key)
     if context is None:
         training, validation, test = load_experiment_data(setup.data_dir, setup.quick)
         context = RunContext(training, validation, test,
                              store=chapter6.Store(setup.store_folder, git_results=setup.git_results))
-        _WORKER["contexts"] = {setup: context}          # one data set per process
+        _WORKER["contexts"] = {key: context}            # one data set per process
     channel = setup.channel if setup.channel is not None else _WORKER["channel"]
     context.report_work = context.report_line = channel.put if channel is not None else None
     return run_task(task, context)
@@ -265,6 +269,9 @@ class Pool:
 
     executor: concurrent.futures.Executor
     window: int | None = None
+    #: what the runs' messages are put to, if not the channel :func:`worker_init` set in
+    #: each worker process (an object the workers can reach, with ``put(message)``)
+    channel: object = None
 
     def messages(self, timeout) -> list:
         """The messages sent since the last call (waiting up to ``timeout`` for the first)."""
@@ -502,7 +509,8 @@ def run_experiments(args, pool=None) -> int:
     try:
         pool = pool or local_pool(args, progress.message)
         try:
-            run_tasks(ordered, pool, setup, collector.finished, progress.message)
+            run_tasks(ordered, pool, replace(setup, channel=pool.channel), collector.finished,
+                      progress.message)
         finally:
             pool.close()
         if last:
