@@ -289,3 +289,14 @@ def test_a_small_step_lowers_the_cost_for_the_label():
 def test_eta_must_be_positive():
     with pytest.raises(UsageError, match="eta must be a positive number"):
         inspect.learn_from(sigmoid_quadratic(), example(), 1, eta=0)
+
+
+def test_training_a_copy_leaves_the_original_as_it_was():
+    network = sigmoid_quadratic()
+    x, y = example().reshape(-1, 1), inspect.desired_output(network, 2)
+    network.update_mini_batch(x, y, 0.5, momentum=0.5)      # the original now has a rule and velocities
+    kept = [w.copy() for w in network.weights]
+    twin = inspect.copy_network(network)
+    twin.update_mini_batch(x, y, 0.5, momentum=0.5)
+    assert all(np.array_equal(w, k) for w, k in zip(network.weights, kept))
+    assert not all(np.array_equal(w, k) for w, k in zip(twin.weights, kept))

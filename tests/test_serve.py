@@ -304,11 +304,13 @@ def test_the_pages_files_are_served(server, path, content_type):
 
 
 def test_the_page_loads_nothing_from_elsewhere(server):
-    html, script, style = (request(server.port, "GET", path)[2].decode()
-                           for path in ("/", "/app.js", "/style.css"))
-    assert set(re.findall(r'(?:src|href)="([^"]*)"', html)) == {"data:,", "style.css", "app.js"}
+    html, script, style, inside_script, inside_style = (
+        request(server.port, "GET", path)[2].decode()
+        for path in ("/", "/app.js", "/style.css", "/inside.js", "/inside.css"))
+    assert set(re.findall(r'(?:src|href)="([^"]*)"', html)) == {"data:,", "style.css", "app.js",
+                                                                "inside.css", "inside.js"}
     assert set(re.findall(r'fetch\("([^"]*)"', script)) == {"api/classify", "api/model"}
-    for text in (html, script, style):
+    for text in (html, script, style, inside_script, inside_style):
         assert not re.search(r"https?:|@import|url\(|@font-face", text, re.IGNORECASE)
     policy = request(server.port, "GET", "/")[1].getheader("Content-Security-Policy")
     assert policy.startswith("default-src 'self';")

@@ -29,6 +29,7 @@ from importlib import resources
 
 import numpy as np
 
+from digits.app.inside import ROUTES as INSIDE_ROUTES, InsideView
 from digits.app.http import (MAX_CONNECTIONS, MAX_LOGGED_PATH, MAX_PER_CLIENT, REQUEST_DEADLINE,
                              SOCKET_TIMEOUT, PageHandler, PageServer, Refusal, ServeError,
                              is_local_only)
@@ -42,6 +43,8 @@ PAGE = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/inside.js": ("inside.js", "text/javascript; charset=utf-8"),
+    "/inside.css": ("inside.css", "text/css; charset=utf-8"),
 }
 # -- reading a picture -----------------------------------------------------------------
 
@@ -108,6 +111,7 @@ class DigitsServer(PageServer):
         self.models = models
         self.page = read_page()
         self.working_slots = threading.BoundedSemaphore(MAX_WORKING)
+        self.inside = InsideView(models)          # the routes of digits.app.inside
         super().__init__((host, port), Handler, log=log, max_connections=max_connections,
                          max_per_client=max_per_client, socket_timeout=socket_timeout,
                          request_deadline=request_deadline, allowed_hosts=allowed_hosts)
@@ -154,22 +158,31 @@ class Handler(PageHandler):
         if path in self.server.page or path == "/api/model":
             raise Refusal(405, f"{path} is only read (GET); POST pictures to /api/classify",
                           Allow="GET, HEAD")
+        if path in INSIDE_ROUTES:
+            body = self.read_body(MAX_BODY, "the picture")
+            if body is not None:
+                self.send_json(200, self.answer(body, self.server.inside.reader(path, self.path.partition("?")[2])))
+            return
         if path != "/api/classify":
             raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")
         body = self.read_body(MAX_BODY, "the picture")
         if body is not None:
             self.send_json(200, self.answer(body))
 
-    def answer(self, body: bytes) -> dict:
+    def answer(self, body: bytes, read=None) -> dict:
         """The reading of the picture ``body``; its faults become a 400, 500 or 503."""
         from digits.app.prepare import PictureError
 
         with self.server.working_slots:
             try:
+                if read is not None:          # another route's answer (digits.app.inside)
+                    return read(body, prepare_body)
                 image = prepare_body(body)
                 result = classify(self.server.models, image)
             except PictureError as error:
                 raise Refusal(400, str(error)) from None
+            except Refusal:
+                raise
             except MemoryError:
                 raise Refusal(500, "the server has not enough memory for this picture now") from None
             except (ConnectionError, TimeoutError):
@@ -183,7 +196,7 @@ class Handler(PageHandler):
     def handle_expect_100(self):
         # A client that asks before sending its body (curl does for large ones) hears
         # about a refusal before it sends anything.
-        if self.path.split("?")[0] == "/api/classify":
+        if self.path.split("?")[0] in ("/api/classify", *INSIDE_ROUTES):
             try:
                 self.body_length(MAX_BODY, "the picture")
             except Refusal as refusal:

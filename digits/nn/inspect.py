@@ -308,7 +308,8 @@ def copy_network(network):
         own.forget_workspaces()
         twin.layers.append(own)
     twin.rng = copy.deepcopy(network.rng)
-    twin.__dict__.pop("_rule", None)
+    if getattr(twin, "update_rule", None) is not None:
+        twin.update_rule = None           # the original's rule (and velocities) act on the original
     return twin
 
 
@@ -316,14 +317,17 @@ def take_step(network, x, label, eta) -> None:
     """One step of gradient descent on the one example ``x`` with ``label``, in ``network``.
 
     w -> w - eta ∂C_x/∂w and b -> b - eta ∂C_x/∂b (chapter 1, eqs. 20-21 with m = 1; no
-    regularisation, no dropout): the gradient step training takes
-    (:meth:`~digits.nn.network.Network.gradient_step`, :class:`~digits.nn.training.GradientDescent`).
+    regularisation, no dropout): the three steps of training's
+    :func:`~digits.nn.training.train_step` (forward pass, backward pass with δ scaled by
+    eta/m, :class:`~digits.nn.training.GradientDescent`'s update).
     """
     if not (isinstance(eta, (int, float)) and np.isfinite(eta) and eta > 0):
         raise UsageError(f"eta must be a positive number, got {eta!r}")
     y = desired_output(network, label)
-    network.gradient_step(_workspaces(network), as_column(network, x), y,
-                          GradientDescent(network, float(eta)), rng=None)
+    workspaces = _workspaces(network)
+    network.forward_pass(workspaces, as_column(network, x), rng=None)
+    network.backward_pass(workspaces, y, scale=float(eta))          # m = 1: the factor eta/m is eta
+    GradientDescent(network, float(eta)).update(workspaces)
 
 
 def learn_from(network, x, label, eta):
