@@ -293,14 +293,17 @@ def chapter2_rows() -> list:
                    "finite differences: a forward pass per weight; backpropagation's backward pass "
                    "costs about as much as its forward pass",
                    chapter2_speed.SPEED_VARIANTS, check=chapter2_speed.check_backprop_speed, seeds=(1,),
-                   note="the timed finite differences are one-sided, (C(w + ε) - C(w))/ε, as the chapter "
+                   note="times are processor seconds of the run's own process (one BLAS thread), so "
+                        "that other work sharing the machine does not count; the timed finite "
+                        "differences are one-sided, (C(w + ε) - C(w))/ε, as the chapter "
                         "describes; the gradients are compared with central differences, "
                         "(C(w + ε) - C(w - ε))/2ε with ε = 1e-4, entry by entry over the gradients at least "
                         "a millionth of the largest (smaller ones are below the rounding of C) and as "
                         "‖a - b‖/(‖a‖ + ‖b‖); the forward pass of a mini-batch of 10 is mostly numpy's "
                         "overhead per call, so backpropagation's time grows far less than the weights",
-                   deviation="float64 and one run (timings, not accuracies); [784, 100, 10]'s central "
-                             "differences on 5,000 of its parameters drawn at random"),
+                   deviation="float64 and one run (timings, not accuracies); the central differences "
+                             "on 5,000 parameters of each network drawn at random (the one-sided ones, "
+                             "timed, on all of them)"),
         Experiment("ch2-matrix", 2,
                    "the chapter's exercise: the fully matrix-based mini-batch backpropagation against "
                    "the per-example loop, [784, 30, 10], mini-batches of 10, float64",
