@@ -163,11 +163,12 @@ def test_the_activation_functions_compute():
     np.testing.assert_allclose(network3.sigmoid(z), 1 / (1 + np.exp(-z)))
 
 
-def test_a_linear_layer_trains(mnist):
+def test_a_linear_layer_trains_and_without_test_data_no_test_accuracy_is_printed(mnist, capsys):
     from digits.book.network3 import FullyConnectedLayer, Network, SoftmaxLayer, linear
     net = Network([FullyConnectedLayer(784, 30, activation_fn=linear), SoftmaxLayer(30, 10)], 10, seed=2)
-    net.SGD(mnist[0][:500], 1, 10, 0.1, mnist[1][:100], None)
+    net.SGD(mnist[0][:500], 2, 10, 0.1, mnist[1][:100], None)
     assert net.activations[0].name == "linear" and net.history.validation_accuracy[0] > 30
+    assert capsys.readouterr().out.splitlines()[1:] == book_lines(net, 2, test=False)
 
 
 @pytest.mark.parametrize("build, message", [
