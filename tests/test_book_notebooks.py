@@ -30,6 +30,9 @@ def kernel(tmp_path, monkeypatch, mnist_data_dir):
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "digits (tests)", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    # Connection files and IPython's profile in the test's folder, not the user's home.
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("DIGITS_DATA", str(mnist_data_dir))
     monkeypatch.setenv("DIGITS_BOOK_IMAGES", "300")
     monkeypatch.setenv("DIGITS_BOOK_EPOCHS", "1")
