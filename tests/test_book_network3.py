@@ -37,7 +37,7 @@ def book_lines(net, epochs, test=True):
 def test_the_fully_connected_baseline_session(book_data, capsys):
     from digits.book import network3
     from digits.book.network3 import Network
-    from digits.book.network3 import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+    from digits.book.network3 import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer  # noqa: F401 (the book's line)
     training_data, validation_data, test_data = network3.load_data_shared()
     assert [len(d) for d in (training_data, validation_data, test_data)] == [50000, 10000, 10000]
     training_data, validation_data, test_data = training_data[:6000], validation_data[:1000], test_data[:1000]

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
-
 
 def test_the_librarys_sgd_prints_the_books_lines_when_given_the_callback(mnist, capsys):
     from digits.book.printing import Chapter1Lines

@@ -165,8 +165,8 @@ def test_network3_lmbda_is_the_books_l2_term_per_mini_batch(mnist):
     rng = twin_generator(net)
     net.SGD(training, 1, 10, 0.1, training[:10], None, lmbda=2.0)
     x_all, targets = training.inputs.astype(np.float64), training.targets().astype(np.float64)
+    rows = rng.permutation(45)                             # the epoch's order
     for k in range(0, 45, 10):
-        rows = rng.permutation(45) if k == 0 else rows
         x, y = x_all[rows[k:k + 10]].T, targets[rows[k:k + 10]].T
         hidden = sigmoid(weights[0] @ x + biases[0])
         z = weights[1] @ hidden + biases[1]
