@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """The screenshots of docs/watch.md, taken from real runs in headless Chromium.
 
-1. ``digits train --sizes 784 100 10 --monitor --watch`` is started and its page opened;
+1. ``digits train --monitor --watch`` is started with the settings of ``--train`` (by
+   default chapter 3's [784, 100, 10] with cross-entropy, eta 0.1, L2 and the default
+   initialisation, whose first layer learns visible strokes) and its page opened;
    after ``--epochs-shown`` epochs the page is photographed whole
    (``watch-page.png``), then the largest mistake of the confusion matrix is clicked
    (``watch-confusion.png``) and the first layer's pictures are taken alone
@@ -69,7 +71,7 @@ def until(condition, seconds=600):
 def watch_shots(args, folder, work):
     from selenium.webdriver.common.by import By
 
-    process, url = started([sys.executable, "-m", "digits", "train", "--sizes", "784", "100", "10",
+    process, url = started([sys.executable, "-m", "digits", "train", *args.train.split(),
                             "--monitor", "--epochs", "30", "--seed", "2", "--quiet", "--watch",
                             "--port", "0", "--data", str(args.data), "--model", str(work / "w.npz")],
                            r"Watch it learn at (http://\S+) ", work / "train.txt")
@@ -134,6 +136,9 @@ def compare_shot(args, folder, work):
 def main() -> int:
     parser = ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("--output", type=Path, default=Path("docs/images"), help="where the pictures go")
+    parser.add_argument("--train", default="--sizes 784 100 10 --cost cross-entropy --eta 0.1 "
+                                           "--lmbda 5.0 --init default",
+                        help="the settings of the run photographed (flags of digits train)")
     parser.add_argument("--epochs-shown", type=int, default=4, help="epochs drawn before the first picture")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], metavar="MODEL",
                         help="saved models for the comparison page's picture (none: no picture)")

@@ -8,7 +8,7 @@ function panel(data, spec) {
   const section = document.createElement("section");
   section.appendChild(document.createElement("h2")).textContent = spec.title;
   const canvas = document.createElement("canvas");
-  canvas.width = 620; canvas.height = 320;
+  canvas.width = 520; canvas.height = 300;
   canvas.dataset.key = spec.key;
   section.appendChild(canvas);
   $("panels").appendChild(section);
