@@ -74,9 +74,8 @@ def redraw(digit: np.ndarray, kind, rng) -> Image.Image:
     return Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8), mode="RGB")
 
 
-def main(argv=None) -> int:
-    parser = ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=HelpFormatter)
+def build_parser():
+    parser = ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("data/network.npz"),
                         help="the trained network (make train)")
     add_data_arguments(parser)
@@ -85,6 +84,54 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for the redrawing")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep the redrawn pictures in DIR (default: a temporary folder)")
+    return parser
+
+
+def redraw_all(digits, labels, folder, rng) -> tuple:
+    """Save each digit redrawn as a picture in ``folder``; ``(paths, kinds)``."""
+    paths, kinds = [], []
+    for i, digit in enumerate(digits):
+        kind = KINDS[i % len(KINDS)]
+        path = folder / f"{i:05d}-label{labels[i]}-{kind[0]}.{kind[1].lower()}"
+        redraw(digit.reshape(28, 28), kind, rng).save(
+            path, format=kind[1], **({"quality": int(rng.integers(75, 96))}
+                                     if kind[1] == "JPEG" else {}))
+        paths.append(path)
+        kinds.append(kind)
+    return paths, kinds
+
+
+def classify(model, paths):
+    """The digit ``digits classify`` reads in each picture, or None (said) if it failed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "digits", "classify", "--json", "--model", str(model),
+         *map(str, paths)], capture_output=True, text=True)
+    if result.returncode != 0:
+        notice(f"redrawn_accuracy: classify failed ({result.returncode}): {result.stderr.strip()}")
+        return None
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["file"] for answer in answers] == list(map(str, paths))
+    return np.array([answer["digit"] for answer in answers])
+
+
+def show_results(args, network, sizes, original, redrawn, kinds):
+    by_kind = defaultdict(list)
+    for kind, correct in zip(kinds, redrawn):
+        by_kind[kind].append(correct)
+    sides = [max(size) for size in sizes]
+    show(f"{args.count} MNIST test digits, network {args.model} ({network.sizes})")
+    show(f"  pictures of {min(sides)} to {max(sides)} pixels on the longer side "
+         f"(first 200 measured)")
+    show(f"  original 28x28:   {original.sum()} / {args.count} = {100 * original.mean():.2f}%")
+    show(f"  redrawn+classify: {redrawn.sum()} / {args.count} = {100 * redrawn.mean():.2f}%")
+    show(f"  difference:       {100 * (redrawn.mean() - original.mean()):+.2f} percentage points")
+    for kind in KINDS:
+        results = np.array(by_kind[kind])
+        show(f"    {kind[0]:>4} {kind[1]:<4}: {100 * results.mean():.2f}% of {len(results)}")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 10000:
         parser.error(f"--count must be between 1 and 10000, got {args.count}")
@@ -101,45 +148,15 @@ def main(argv=None) -> int:
     digits = test.inputs[:args.count]
     labels = test.labels[:args.count]
     original = network.feedforward(digits.T.astype(network.dtype)).argmax(axis=0) == labels
-
-    rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
-        paths, kinds = [], []
-        for i, digit in enumerate(digits):
-            kind = KINDS[i % len(KINDS)]
-            path = folder / f"{i:05d}-label{labels[i]}-{kind[0]}.{kind[1].lower()}"
-            redraw(digit.reshape(28, 28), kind, rng).save(
-                path, format=kind[1], **({"quality": int(rng.integers(75, 96))}
-                                         if kind[1] == "JPEG" else {}))
-            paths.append(path)
-            kinds.append(kind)
+        paths, kinds = redraw_all(digits, labels, folder, np.random.default_rng(args.seed))
         sizes = [Image.open(path).size for path in paths[:200]]
-        result = subprocess.run(
-            [sys.executable, "-m", "digits", "classify", "--json", "--model", str(args.model),
-             *map(str, paths)], capture_output=True, text=True)
-    if result.returncode != 0:
-        notice(f"redrawn_accuracy: classify failed ({result.returncode}): "
-               f"{result.stderr.strip()}")
+        answers = classify(args.model, paths)
+    if answers is None:
         return 1
-    answers = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [answer["file"] for answer in answers] == list(map(str, paths))
-    redrawn = np.array([answer["digit"] for answer in answers]) == labels
-
-    by_kind = defaultdict(list)
-    for kind, correct in zip(kinds, redrawn):
-        by_kind[kind].append(correct)
-    sides = [max(size) for size in sizes]
-    show(f"{args.count} MNIST test digits, network {args.model} ({network.sizes})")
-    show(f"  pictures of {min(sides)} to {max(sides)} pixels on the longer side "
-         f"(first 200 measured)")
-    show(f"  original 28x28:   {original.sum()} / {args.count} = {100 * original.mean():.2f}%")
-    show(f"  redrawn+classify: {redrawn.sum()} / {args.count} = {100 * redrawn.mean():.2f}%")
-    show(f"  difference:       {100 * (redrawn.mean() - original.mean()):+.2f} percentage points")
-    for kind in KINDS:
-        results = np.array(by_kind[kind])
-        show(f"    {kind[0]:>4} {kind[1]:<4}: {100 * results.mean():.2f}% of {len(results)}")
+    show_results(args, network, sizes, original, answers == labels, kinds)
     return 0
 
 
