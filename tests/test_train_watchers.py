@@ -43,3 +43,31 @@ def test_the_advice_names_the_books_causes(capsys):
     text = capsys.readouterr().out
     assert "chapter 3" in text and "saturated hidden neurons" in text and "eta = 0.25" in text
     assert "--cost cross-entropy" not in text        # the run already uses it
+
+
+def test_the_progress_bar_counts_every_mini_batch_of_each_epoch(monkeypatch):
+    import numpy as np
+    import tqdm.auto
+
+    from digits.app.train_watchers import ProgressBar
+    from digits.nn.dataset import DataSet
+    from digits.nn.network import Network
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **options):
+            self.total, self.n, self.closed = total, 0, False
+            bars.append(self)
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    rng = np.random.default_rng(0)
+    data = DataSet(rng.random((23, 4)), rng.integers(0, 2, size=23), 2)
+    Network([4, 3, 2], seed=0).SGD(data, 2, 5, 1.0, callbacks=[ProgressBar()])
+    assert [(bar.total, bar.n, bar.closed) for bar in bars] == [(5, 5, True), (5, 5, True)]

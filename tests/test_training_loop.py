@@ -159,3 +159,20 @@ def test_a_run_whose_weights_stop_being_finite_raises_diverged_with_the_epoch(se
         network.SGD(data, 3, 5, test_data=data, callbacks=[End()], **settings)
     assert raised.value.epoch == 1 and "epoch 1" in str(raised.value)
     assert ended == []       # no callback is told of an epoch whose weights are broken
+
+
+def test_the_checkpoint_writer_saves_whole_epochs_only(tmp_path):
+    from digits.store import checkpoint
+
+    path, settings = tmp_path / "run.ckpt.npz", {"eta": 1.0}
+    data = random_data(7, 50)
+    network = Network([6, 4, 3], seed=4)
+    network.SGD(data, 5, 5, 1.0, callbacks=[checkpoint.CheckpointWriter(path, settings), StopAt(3, 4)])
+    state = checkpoint.load(path, settings)
+    assert state.epoch == 2 and state.history.epochs == 2      # epoch 3 was cut short: not saved
+    # Going on from it gives the run that was never stopped.
+    whole, resumed = Network([6, 4, 3], seed=4), Network([6, 4, 3], seed=99)
+    whole.SGD(data, 5, 5, 1.0)
+    resumed.SGD(data, 5, 5, 1.0, resume=state)
+    for a, b in zip(whole.weights + whole.biases, resumed.weights + resumed.biases):
+        np.testing.assert_array_equal(a, b)
