@@ -146,7 +146,7 @@ def decision_figure(training_data, results, resolution=300):
     for index, result in enumerate(results, start=1):
         axes = figure.add_subplot(rows, columns, index)
         output = result.network.feedforward(grid)
-        chosen = output.argmax(axis=0).reshape(grid_x.shape)
+        chosen = output.argmax(axis=0).reshape(grid_x.shape)         # (points,) -> (rows, columns)
         axes.imshow(chosen, origin="lower", extent=(x_min, x_max, y_min, y_max),
                     cmap=ListedColormap(REGION_COLOURS), vmin=0, vmax=1,
                     interpolation="nearest", aspect="auto")

@@ -93,7 +93,7 @@ def redraw_all(digits, labels, folder, rng) -> tuple:
     for i, digit in enumerate(digits):
         kind = KINDS[i % len(KINDS)]
         path = folder / f"{i:05d}-label{labels[i]}-{kind[0]}.{kind[1].lower()}"
-        redraw(digit.reshape(28, 28), kind, rng).save(
+        redraw(digit.reshape(28, 28), kind, rng).save(       # (784,) -> (28, 28)
             path, format=kind[1], **({"quality": int(rng.integers(75, 96))}
                                      if kind[1] == "JPEG" else {}))
         paths.append(path)
@@ -147,7 +147,8 @@ def main(argv=None) -> int:
         return 1
     digits = test.inputs[:args.count]
     labels = test.labels[:args.count]
-    original = network.feedforward(digits.T.astype(network.dtype)).argmax(axis=0) == labels
+    outputs = network.feedforward(digits.T.astype(network.dtype))        # (10, count)
+    original = outputs.argmax(axis=0) == labels
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ def average_darkness(training: DataSet, test: DataSet) -> int:
     """
     averages = darkness_averages(training)
     darkness = test.inputs.sum(axis=1, dtype=np.float64)
-    distances = np.abs(darkness[:, None] - averages[None, :])
+    distances = np.abs(darkness[:, None] - averages[None, :])     # (test images, digits)
     guesses = np.nanargmin(np.where(np.isnan(distances), np.inf, distances), axis=1)
     return int(np.count_nonzero(guesses == test.labels))
 

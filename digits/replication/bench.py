@@ -240,7 +240,7 @@ def step_agrees(network: Network, training, reference) -> bool:
     copy.weights = [w.copy() for w in network.weights]
     copy.biases = [b.copy() for b in network.biases]
     batch = training[:10]
-    x, y = batch.inputs.T.astype(network.dtype), batch.targets().T.astype(network.dtype)
+    x, y = batch.inputs.T.astype(network.dtype), batch.targets().T.astype(network.dtype)  # (784, 10), (10, 10)
     with np.errstate(over="ignore"):         # the book's sigmoid: e^(-z) may overflow to inf
         reference.update_mini_batch([(x[:, [j]], y[:, [j]]) for j in range(10)], ETA)
     copy.update_mini_batch(x, y, ETA)

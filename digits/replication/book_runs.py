@@ -149,7 +149,7 @@ def measure(network, data: DataSet, lmbda, n) -> tuple:
     cost, correct = 0.0, 0
     for start in range(0, len(data), 10_000):
         chunk = data[start:start + 10_000]
-        outputs = network.feedforward(chunk.inputs.T)
+        outputs = network.feedforward(chunk.inputs.T)            # (n_out, examples)
         correct += int(np.count_nonzero(outputs.argmax(axis=0) == chunk.labels))
         cost += network.cost.fn(outputs, chunk.targets().T)
     cost /= len(data)
@@ -164,7 +164,7 @@ def run_speed(task, context) -> dict:
     settings = task.settings
     training = training[:settings["n_train"]]
     network = book_network(task)
-    x, y = training.inputs.T, training.targets().T
+    x, y = training.inputs.T, training.targets().T      # (784, m), (10, m): examples as columns
     norms = [gradient_norms(network, x, y)]
     callbacks = [GradientNorms(x, y, norms)] + work_report(task, context.report_work)
     network.SGD(training, settings["epochs"], settings["mini_batch_size"], settings["eta"],

@@ -247,7 +247,8 @@ def draw_misses(result, test):
                  fontsize=9)
     for i, miss in enumerate(shown):
         ax = fig.add_subplot(rows, columns, i + 1)
-        ax.imshow(test.inputs[miss["index"]].reshape(28, 28), cmap="gray_r", vmin=0, vmax=1)
+        picture = test.inputs[miss["index"]].reshape(28, 28)          # (784,) -> (28, 28)
+        ax.imshow(picture, cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(str(miss["label"]), fontsize=9, pad=2)
