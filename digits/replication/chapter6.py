@@ -161,14 +161,14 @@ def notice_warning(message):
 
 
 def run_layers(task, training, validation, test, store, report_work=None, report_line=None,
-               report_warning=notice_warning, keep_votes=False):
+               report_warning=notice_warning, with_votes=False):
     """Train one chapter-6 network, from its checkpoint if it has one; return its numbers.
 
     ``report_work(work)`` is told the epochs done (in epochs of 50,000 images),
     ``report_line(line)`` gets one line per epoch.  The trained network (the best
     validation epoch's weights) is saved in ``store``, for the ensemble and the figures;
     the checkpoint is removed once the result is saved in git (:func:`remove_checkpoint`).
-    With ``keep_votes`` (an ensemble's member), the result also holds the network's votes
+    With ``with_votes`` (an ensemble's member), the result also holds the network's votes
     on the test images (:func:`votes_of`).
     """
     settings = task.settings
@@ -189,7 +189,7 @@ def run_layers(task, training, validation, test, store, report_work=None, report
                           monitor_validation_accuracy=True, keep_best_validation=True,
                           callbacks=callbacks, resume=resume)
     result = layers_result(history, len(training), first_epoch)
-    if keep_votes:
+    if with_votes:
         result["test_votes"] = votes_of(network, test)
     first = network.layers[0]
     if first.weights.ndim == 4:            # a conv-pool layer: its filters, for the figure
@@ -338,7 +338,7 @@ def run_layers_task(task, context) -> dict:
     examples = training_data(context.training[:settings["n_train"]], settings, context.expanded)
     return run_layers(task, examples, context.validation, context.test, context.store,
                       context.report_work, context.report_line,
-                      keep_votes=task.experiment in ensemble_members())
+                      with_votes=task.experiment in ensemble_members())
 
 
 def run_ensemble_task(task, context) -> dict:
