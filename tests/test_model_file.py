@@ -52,7 +52,7 @@ def test_the_archive_needs_no_pickle(tmp_path):
 
 
 def test_a_missing_file_says_how_to_train_one(tmp_path):
-    with pytest.raises(ModelFileError, match="make train"):
+    with pytest.raises(ModelFileError, match="python -m digits train --model .*nothing.npz"):
         model_file.load(tmp_path / "nothing.npz")
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from digits.app.prepare import SIZE
 from digits.store.model_file import DEFAULT_MODEL, ModelFileError, load as load_model
 from digits.system.errors import DigitsError
+from digits.system.files import shown
 
 __all__ = ["DEFAULT_MODEL", "Model", "load_models", "check_reads_digits"]
 
@@ -89,12 +90,14 @@ def check_reads_digits(network, path) -> None:
     """
     sizes = getattr(network, "sizes", None)
     if sizes is not None and (sizes[0] != SIZE * SIZE or sizes[-1] != 10):
-        raise ModelFileError(f"{path} is a {sizes} network; reading digits needs "
+        raise ModelFileError(f"{shown(path)} is a {sizes} network; reading digits needs "
                              f"{SIZE * SIZE} inputs and 10 outputs")
     try:
         outputs = np.asarray(network.feedforward(np.zeros((SIZE * SIZE, 1))))
-    except (DigitsError, ValueError) as error:
-        raise ModelFileError(f"{path} cannot read a {SIZE}x{SIZE} picture ({error})") from None
+    except Exception as error:      # whatever a network built from a file trips on
+        reason = str(error) if isinstance(error, DigitsError) else f"{type(error).__name__}: {error}"
+        raise ModelFileError(f"{shown(path)} cannot read a {SIZE}x{SIZE} picture "
+                             f"({reason[:150]})") from None
     if outputs.shape != (10, 1):
-        raise ModelFileError(f"{path} gives {outputs.shape[0]} outputs for a picture; reading "
+        raise ModelFileError(f"{shown(path)} gives {outputs.shape[0]} outputs for a picture; reading "
                              f"digits needs 10")

@@ -44,6 +44,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from digits.system.errors import DigitsError
+from digits.system.files import shown, special_kind
 
 SIZE = 28              # the network sees 28x28 pixels ...
 BOX = 20               # ... with the digit scaled to fit a 20x20 box inside them
@@ -111,18 +112,20 @@ def read_picture(path) -> np.ndarray:
     one whose decoded pixels would take more than :data:`MAX_DECODED_BYTES`.
     """
     path = Path(path)
+    name = shown(path)
     if not path.exists():
-        raise PictureError(f"{path}: no such file")
-    if path.is_dir():
-        raise PictureError(f"{path}: is a folder, not a picture")
+        raise PictureError(f"{name}: no such file")
+    kind = special_kind(path)
+    if kind is not None:
+        raise PictureError(f"{name}: is {kind}, not a picture")
     try:
         if path.stat().st_size == 0:
             raise PictureError("the file is empty")
         return _decode(path)
     except PictureError as error:
-        raise PictureError(f"{path}: {error}") from None
+        raise PictureError(f"{name}: {error}") from None
     except OSError as error:                 # a file we may not read
-        raise PictureError(f"{path}: cannot read the picture ({error.strerror or error})") from None
+        raise PictureError(f"{name}: cannot read the picture ({error.strerror or error})") from None
 
 
 def read_picture_bytes(data: bytes) -> np.ndarray:

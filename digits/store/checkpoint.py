@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import numpy as np
 from digits.nn.callbacks import Callback
 from digits.nn.training import History, TrainingState
 from digits.system.errors import DigitsError
-from digits.system.files import write_atomically
+from digits.system.files import shown, special_kind, write_atomically
 
 FORMAT = "digits-checkpoint"
 
@@ -70,34 +71,122 @@ class CheckpointWriter(Callback):
 
 
 def load(path, settings: dict) -> TrainingState | None:
-    """The state saved at ``path`` for a run of these ``settings``; None if there is none."""
+    """The state saved at ``path`` for a run of these ``settings``; None if there is none.
+
+    Raises :class:`CheckpointError` in one line for something that is not a file (a
+    folder, a named pipe), a file that is not a digits checkpoint, one of other settings,
+    a field that breaks :data:`FIELD_RULES`, or arrays that are missing, not finite
+    floating-point numbers, or of shapes that disagree with each other.
+    """
     path = Path(path)
     if not path.exists():
         return None
+    name = shown(path)
+    kind = special_kind(path)
+    if kind is not None:
+        raise CheckpointError(f"cannot resume from {name}: it is {kind}, not a checkpoint file")
+    arrays, meta = _read_archive(path, name)
+    if meta.get("settings") != json.loads(json.dumps(settings)):
+        raise CheckpointError(f"{name} is the checkpoint of a run with other settings; delete it "
+                              f"or choose another --checkpoint to start afresh")
+    _check_fields(name, meta)
+    groups = {group: _pairs(name, arrays, meta, group) for group in ("parameters", "velocities", "best")}
     try:
+        history = History.from_dict(meta["history"])
+    except Exception as error:        # a history of the wrong shape, whatever it trips on
+        raise CheckpointError(f"cannot resume from {name}: its history is unreadable "
+                              f"({type(error).__name__}); delete it to start afresh") from None
+    return TrainingState(epoch=meta["epoch"], parameters=groups["parameters"],
+                         velocities=groups["velocities"], rng_state=meta["rng_state"],
+                         eta=meta["eta"], history=history,
+                         best_accuracy=meta["best_accuracy"], stalled=meta["stalled"],
+                         best_parameters=groups["best"])
+
+
+def _read_archive(path, name):
+    """``(arrays, metadata)`` of a checkpoint file, or CheckpointError."""
+    afresh = "delete it to start afresh"
+    try:
+        with open(path, "rb") as file:
+            if file.read(4) != b"PK\x03\x04":          # every .npz is a zip archive
+                raise CheckpointError(f"cannot resume from {name}: not a digits checkpoint "
+                                      f"(not an .npz archive); {afresh}")
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+            arrays = {member: archive[member] for member in archive.files}
         meta = json.loads(str(arrays.pop("metadata")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"cannot resume from {path}: not a readable checkpoint ({error}); "
-                              f"delete it to start afresh") from None
+        reason = str(error) if "pickle" not in str(error) else "it holds objects, not plain arrays"
+        raise CheckpointError(f"cannot resume from {name}: not a readable checkpoint ({reason}); "
+                              f"{afresh}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"cannot resume from {path}: not a digits checkpoint")
-    if meta.get("settings") != json.loads(json.dumps(settings)):
-        raise CheckpointError(f"{path} is the checkpoint of a run with other settings; delete it "
-                              f"or choose another --checkpoint to start afresh")
+        raise CheckpointError(f"cannot resume from {name}: not a digits checkpoint")
+    return arrays, meta
 
-    def pairs(group):
-        if group != "parameters" and not meta["has"][group]:
-            return None
-        try:
-            return [(arrays[f"{group}_weights_{i}"], arrays[f"{group}_biases_{i}"])
-                    for i in range(meta["layers"])]
-        except KeyError as missing:
-            raise CheckpointError(f"cannot resume from {path}: {missing} is missing") from None
 
-    return TrainingState(epoch=meta["epoch"], parameters=pairs("parameters"),
-                         velocities=pairs("velocities"), rng_state=meta["rng_state"],
-                         eta=meta["eta"], history=History.from_dict(meta["history"]),
-                         best_accuracy=meta["best_accuracy"], stalled=meta["stalled"],
-                         best_parameters=pairs("best"))
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rng_state(value) -> bool:
+    """True for a generator state that numpy's bit generator of its name accepts."""
+    if not isinstance(value, dict) or value.get("bit_generator") not in _BIT_GENERATORS:
+        return False
+    try:
+        getattr(np.random, value["bit_generator"])().state = value
+    except Exception:                 # numpy says no in several ways (TypeError, ValueError, ...)
+        return False
+    return True
+
+
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+# What each field of a checkpoint's metadata may be, checked before any is used.
+FIELD_RULES = {
+    "epoch": (lambda value: _whole(value) and value >= 0, "a whole number of epochs, 0 or more"),
+    "eta": (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0, "a positive number"),
+    "rng_state": (_rng_state, "a state of numpy's random generator"),
+    "history": (lambda value: isinstance(value, dict), "a JSON object"),
+    "best_accuracy": (_whole, "a whole number"),
+    "stalled": (lambda value: _whole(value) and value >= 0, "a whole number, 0 or more"),
+    "layers": (lambda value: _whole(value) and 1 <= value <= 10_000, "a number of layers"),
+    "has": (lambda value: isinstance(value, dict) and all(
+        isinstance(value.get(group), bool) for group in ("velocities", "best")),
+        'an object {"velocities": true/false, "best": true/false}'),
+}
+
+
+def _check_fields(name, meta) -> None:
+    for field, (rule, wanted) in FIELD_RULES.items():
+        if field not in meta:
+            raise CheckpointError(f"cannot resume from {name}: it has no {field}; delete it "
+                                  f"to start afresh")
+        if not rule(meta[field]):
+            got = json.dumps(meta[field])
+            raise CheckpointError(f"cannot resume from {name}: {field} must be {wanted}, not "
+                                  f"{got if len(got) <= 40 else got[:37] + '...'}; delete it "
+                                  f"to start afresh")
+
+
+def _pairs(name, arrays, meta, group):
+    """The ``(weights, biases)`` of ``group``, checked: present, finite floating-point
+    numbers, and (velocities, best) of the parameters' shapes; None where not saved."""
+    if group != "parameters" and not meta["has"][group]:
+        return None
+    pairs = []
+    for i in range(meta["layers"]):
+        pair = []
+        for kind in ("weights", "biases"):
+            member = f"{group}_{kind}_{i}"
+            array = arrays.get(member)
+            if array is None:
+                raise CheckpointError(f"cannot resume from {name}: {member} is missing")
+            if array.dtype.kind != "f" or not np.isfinite(array).all():
+                raise CheckpointError(f"cannot resume from {name}: {member} does not hold "
+                                      f"finite floating-point numbers")
+            wanted = arrays.get(f"parameters_{kind}_{i}")
+            if wanted is not None and array.shape != wanted.shape:
+                raise CheckpointError(f"cannot resume from {name}: {member} has shape "
+                                      f"{array.shape}, the weights it goes with {wanted.shape}")
+            pair.append(array)
+        pairs.append(tuple(pair))
+    return pairs

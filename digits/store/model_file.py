@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from digits.system.errors import DigitsError
-from digits.system.files import write_together
+from digits.system.files import shown, special_kind, write_together
 from digits.nn.layers import from_description
 from digits.nn.network import Network
 from digits.system.memory import check_memory
@@ -118,26 +118,72 @@ def load(path=DEFAULT_MODEL):
     """Load a network saved by :func:`save`; return ``(network, metadata)``.
 
     Raises :class:`ModelFileError` with a one-line reason for a missing or unreadable
-    file, a file that is not a digits model, or arrays that disagree with the
-    metadata.
+    file, something that is not a file (a folder, a named pipe, a device), a file that
+    is not a digits model, metadata whose fields break :data:`FIELD_RULES`, or arrays
+    that disagree with the metadata.  Paths in messages are quoted when they hold a
+    character that is not printable.
     """
     path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder, not a network file (give the .npz file inside it)")
+    name = shown(path)
+    kind = special_kind(path)
+    if kind == "a folder":
+        raise ModelFileError(f"{name} is a folder, not a network file (give the .npz file inside it)")
+    if kind is not None:
+        raise ModelFileError(f"{name} is {kind}, not a network file (a model is the .npz file "
+                             f"that `digits train` saves)")
     if not path.is_file():
-        where = "" if path.is_absolute() else f" (in {Path.cwd()})"
-        raise ModelFileError(f"no trained network at {path}{where}; train one with `make train` "
-                             f"in the digits folder (or `python -m digits train --model {path}`)")
+        where = "" if path.is_absolute() else f" (in {shown(Path.cwd())})"
+        raise ModelFileError(f"no trained network at {name}{where}; {how_to_train(path)}")
     try:
         with open(path, "rb") as file:
             if file.read(4) != b"PK\x03\x04":          # every .npz is a zip archive
-                raise ModelFileError(f"{path} is not a digits network file (not an .npz archive)")
+                raise ModelFileError(f"{name} is not a digits network file (not an .npz archive)")
             with zipfile.ZipFile(file) as archive:
-                return _read(path, archive)
+                return _read(name, archive)
     except OSError as error:
-        raise ModelFileError(f"cannot read {path}: {error.strerror or error}") from None
+        raise ModelFileError(f"cannot read {name}: {error.strerror or error}") from None
     except (zipfile.BadZipFile, ValueError, EOFError, KeyError, RuntimeError) as error:
-        raise ModelFileError(f"{path} is not a digits network file ({error})") from None
+        raise ModelFileError(f"{name} is not a digits network file ({error})") from None
+
+
+def how_to_train(path) -> str:
+    """How to make the missing model ``path``, in a command that works where the program
+    runs: ``make train`` only in the project's own folder and for the model it saves."""
+    command = "python -m digits train"
+    if Path(path) != DEFAULT_MODEL:
+        command += f" --model {shown(path)}"
+    elif Path("Makefile").is_file() and Path("digits", "__init__.py").is_file():
+        return f"train one with `make train` (or `{command}`)"
+    return f"train one with `{command}`"
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What each field of a model's metadata may be, checked before anything is built from it.
+FIELD_RULES = {
+    "version": (_whole, "a whole number"),
+    "dtype": (lambda value: value in ("float32", "float64"), "float32 or float64"),
+    "layers": (lambda value: isinstance(value, list) and len(value) > 0
+               and all(isinstance(layer, dict) for layer in value), "a list of layer descriptions"),
+    "sizes": (lambda value: isinstance(value, list) and len(value) >= 2
+              and all(_whole(size) and 1 <= size <= 10**7 for size in value),
+              "a list of two or more whole numbers from 1 to 10,000,000"),
+    "cost": (lambda value: value is None or isinstance(value, str), "the name of a cost"),
+    "activations": (lambda value: isinstance(value, list)
+                    and all(isinstance(name, str) for name in value), "a list of activation names"),
+    "init": (lambda value: isinstance(value, str), "the name of an initialisation"),
+}
+
+
+def _check_fields(path, meta) -> None:
+    for field, (rule, wanted) in FIELD_RULES.items():
+        if field in meta and not rule(meta[field]):
+            got = json.dumps(meta[field])
+            got = got if len(got) <= 40 else got[:37] + "..."
+            raise ModelFileError(f"{path} has inconsistent metadata ({field} must be {wanted}, "
+                                 f"not {got})")
 
 
 def _read(path, archive):
@@ -183,6 +229,7 @@ def _read_metadata(path, archive, info):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a digits network file (format {meta.get('format')!r})"
                              if isinstance(meta, dict) else f"{path} is not a digits network file")
+    _check_fields(path, meta)
     if meta.get("version") not in READABLE_VERSIONS:
         raise ModelFileError(f"{path} is a version {meta.get('version')} model; this program reads "
                              f"versions {', '.join(map(str, READABLE_VERSIONS))}")
@@ -204,8 +251,12 @@ def _empty_network(path, meta):
         if meta.get("init") in ("large", "default"):      # built from sizes with one init
             network.init = meta["init"]
         return network
-    except (KeyError, TypeError, ValueError, DigitsError) as error:
-        raise ModelFileError(f"{path} has inconsistent metadata ({error})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError,
+            ZeroDivisionError, DigitsError) as error:
+        # A layer's description is checked by the layer as it is built; whatever it
+        # trips on, the file is at fault.
+        reason = str(error) if isinstance(error, DigitsError) else f"{type(error).__name__}: {error}"
+        raise ModelFileError(f"{path} has inconsistent metadata ({reason[:150]})") from None
 
 
 def _check_header(path, archive, info, name, shape, sizes):

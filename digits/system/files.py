@@ -30,6 +30,7 @@ import re
 import secrets
 import shutil
 import signal
+import stat
 import threading
 import time
 from pathlib import Path
@@ -245,6 +246,29 @@ def _put_back(replaced, kept, error, failed, failure, paths):
     raise error(f"{reason}, and putting back the old {_names(not_restored)} failed too: "
                 f"{_names(not_restored)} {'is' if len(not_restored) == 1 else 'are'} new, "
                 f"{_names(old)} old") from None
+
+
+def shown(path) -> str:
+    """``path`` as a message shows it: as it is, or quoted with escapes (``'two\\nlines'``)
+    when it holds a character that is not printable, so that a message stays one line."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
+def special_kind(path) -> str | None:
+    """What ``path`` is when it is neither a regular file nor missing: ``"a folder"``,
+    ``"a named pipe (FIFO)"``, ``"a device"``, ``"a socket"``; None for a regular file or
+    no file (symbolic links followed).  Asking never opens the file, so it never blocks."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return None
 
 
 def check_png_path(path, what="draw", create_folder=False) -> None:

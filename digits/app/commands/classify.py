@@ -26,6 +26,7 @@ from digits.app.models import DEFAULT_MODEL, load_models
 from digits.app.prepare import FORMAT_NAMES
 from digits.nn.ensemble import shares, vote
 from digits.system.errors import UsageError
+from digits.system.files import shown
 
 PREVIEW_LIMIT = 24     # pictures drawn by --preview (one row each); the rest are only printed
 
@@ -84,7 +85,7 @@ def run(args) -> int:
     # Each picture is read, prepared, classified and printed before the next is opened,
     # so memory stays that of one picture however many are given; only the first
     # PREVIEW_LIMIT are kept for --preview.
-    shown = []         # (name, picture, 28x28, outputs) for the preview
+    previewed = []     # (name, picture, 28x28, outputs) for the preview
     failed = read = 0
     for path in args.images:
         try:
@@ -92,12 +93,12 @@ def run(args) -> int:
             image = prepare(picture)
         except PictureError as error:
             message = str(error)
-            if not message.startswith(f"{path}:"):
-                message = f"{path}: {message}"
+            if not message.startswith(f"{shown(path)}:"):
+                message = f"{shown(path)}: {message}"
             print(f"digits classify: {message}", file=sys.stderr)
             if args.json:      # a line for every input, so the lines pair with the files
-                print(json.dumps({"file": str(path), "error": message.removeprefix(f"{path}: ")}),
-                      flush=True)
+                print(json.dumps({"file": str(path),
+                                  "error": message.removeprefix(f"{shown(path)}: ")}), flush=True)
             failed += 1
             continue
         read += 1
@@ -113,14 +114,14 @@ def run(args) -> int:
                 answer["scores"] = [[round(float(score), 6) for score in c] for c in columns]
             print(json.dumps(answer), flush=True)
         elif len(columns) == 1:
-            print(describe(str(path), column), flush=True)
+            print(describe(shown(path), column), flush=True)
         else:
-            print(describe_vote(str(path), digit, columns), flush=True)
-        if args.preview is not None and len(shown) < PREVIEW_LIMIT:
-            shown.append((str(path), picture, image, column))
+            print(describe_vote(shown(path), digit, columns), flush=True)
+        if args.preview is not None and len(previewed) < PREVIEW_LIMIT:
+            previewed.append((str(path), picture, image, column))
 
-    if args.preview is not None and shown:
-        write_preview(args.preview, shown)
+    if args.preview is not None and previewed:
+        write_preview(args.preview, previewed)
         if not args.json:
             more = f" (the first {PREVIEW_LIMIT} of {read} pictures)" if read > PREVIEW_LIMIT else ""
             print(f"Wrote the preview to {args.preview}{more}")
