@@ -82,6 +82,8 @@
         make("div", { className: "labels", id: "labels" }),
         make("p", { id: "cost", className: "equation" }),
         make("div", { id: "deltas" }),
+        make("p", { className: "caption", textContent: "BP3 ∂C/∂b^l = δ^l and BP4 ∂C/∂w^l = δ^l (a^(l−1))^T, as sizes: " +
+          "how fast each layer learns from this one example (the learning speed of chapter 5)" }),
         make("table", { id: "gradients", className: "gradients" }),
         make("div", { id: "nabla-neuron" }),
         make("div", { className: "learn" },
@@ -551,7 +553,6 @@
     });
     $("deltas").replaceChildren(...deltas.reverse());     // BP1 first, then back through the layers
     $("gradients").replaceChildren(
-      make("caption", { textContent: "BP3 ∂C/∂b^l = δ^l and BP4 ∂C/∂w^l = δ^l (a^(l−1))^T: how fast each layer learns from this example (chapter 5)" }),
       make("tr", {}, ...["Layer", "‖∂C/∂b‖", "‖∂C/∂w‖", "‖w‖"].map((text) => make("th", { textContent: text }))),
       ...answer.layers.map((gradient, index) => make("tr", {},
         make("td", { textContent: `${index + 1} (${gradient.nabla_w_shape.join("x")} weights)` }),
