@@ -30,6 +30,7 @@ from importlib import resources
 import numpy as np
 
 from digits.app.inside import ROUTES as INSIDE_ROUTES, InsideView
+from digits.app import universality
 from digits.app.http import (MAX_CONNECTIONS, MAX_LOGGED_PATH, MAX_PER_CLIENT, REQUEST_DEADLINE,
                              SOCKET_TIMEOUT, PageHandler, PageServer, Refusal, ServeError,
                              is_local_only)
@@ -45,6 +46,9 @@ PAGE = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/inside.js": ("inside.js", "text/javascript; charset=utf-8"),
     "/inside.css": ("inside.css", "text/css; charset=utf-8"),
+    "/universality.html": ("universality.html", "text/html; charset=utf-8"),
+    "/universality.js": ("universality.js", "text/javascript; charset=utf-8"),
+    "/universality.css": ("universality.css", "text/css; charset=utf-8"),
 }
 # -- reading a picture -----------------------------------------------------------------
 
@@ -162,6 +166,12 @@ class Handler(PageHandler):
             body = self.read_body(MAX_BODY, "the picture")
             if body is not None:
                 self.send_json(200, self.answer(body, self.server.inside.reader(path, self.path.partition("?")[2])))
+            return
+        if path == universality.ROUTE:       # chapter 4's page: train a [1, 2N, 1] network
+            body = self.read_body(universality.MAX_BODY, "the request")
+            if body is not None:
+                with self.server.working_slots:
+                    self.send_json(200, universality.answer(body))
             return
         if path != "/api/classify":
             raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")

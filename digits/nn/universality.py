@@ -199,7 +199,7 @@ def samples(count, seed, function=goal) -> DataSet:
 
 def train(hidden, epochs=TRAINING["epochs"], eta=TRAINING["eta"], momentum=TRAINING["momentum"],
           mini_batch_size=TRAINING["mini_batch_size"], count=TRAINING["count"], seed=1,
-          function=goal) -> Network:
+          function=goal, callbacks=()) -> Network:
     """A ``[1, hidden, 1]`` sigmoid network trained by SGD on ``count`` samples of f.
 
     The output neuron is a sigmoid, as in the construction (f lies inside (0, 1)),
@@ -207,11 +207,13 @@ def train(hidden, epochs=TRAINING["epochs"], eta=TRAINING["eta"], momentum=TRAIN
     a saturated output down (chapter 3); its minimum is still at a = y for targets
     between 0 and 1.  The weights start from N(0, 1) (the chapter-1 initialisation,
     the same as the default one for a single input); momentum (chapter 3) carries
-    the steps along the long shallow valleys of this cost.
+    the steps along the long shallow valleys of this cost.  ``callbacks`` hear of the
+    training as :func:`digits.nn.training.sgd` tells them (one may stop it early).
     """
     _check_count(hidden, "hidden neurons")
     network = Network([1, hidden, 1], cost="cross-entropy", activations="sigmoid", init="large", seed=seed)
-    network.SGD(samples(count, seed, function), epochs, mini_batch_size, eta, momentum=momentum)
+    network.SGD(samples(count, seed, function), epochs, mini_batch_size, eta, momentum=momentum,
+                callbacks=callbacks)
     return network
 
 
