@@ -176,3 +176,25 @@ def test_the_checkpoint_writer_saves_whole_epochs_only(tmp_path):
     resumed.SGD(data, 5, 5, 1.0, resume=state)
     for a, b in zip(whole.weights + whole.biases, resumed.weights + resumed.biases):
         np.testing.assert_array_equal(a, b)
+
+
+class Speeds(Callback):
+    """Each epoch's end: (eta then, the learning speeds of its last mini-batch)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, run):
+        self.seen.append((run.eta, run.learning_speeds()))
+
+
+def test_learning_speed_after_the_schedule_halves_eta_is_that_of_the_step_taken():
+    # Full-batch steps (m = n = 20): epoch k is step k, with eta 1.0 until a stall halves it.
+    data, validation = random_data(8, 20), random_data(9, 10)
+    halving = Speeds()
+    Network([6, 4, 3], seed=5).SGD(data, 6, 20, 1.0, validation_data=validation, early_stopping_n=1,
+                                   schedule="halve", callbacks=[halving])
+    k = next(epoch for epoch, (eta, _) in enumerate(halving.seen, start=1) if eta < 1.0)
+    plain = Speeds()
+    Network([6, 4, 3], seed=5).SGD(data, k, 20, 1.0, callbacks=[plain])   # the same k steps
+    np.testing.assert_allclose(halving.seen[k - 1][1], plain.seen[k - 1][1], rtol=1e-12)

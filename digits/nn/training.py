@@ -251,7 +251,8 @@ class Run:
     in this epoch) of ``batches_per_epoch``; ``mini_batch_size``, ``n_training`` and
     ``eta`` (the current learning rate, which the halve schedule changes).
     :meth:`request_stop` ends the run after the current mini-batch; ``stopped`` says
-    it was asked.
+    it was asked.  ``evaluation_answers``: the digit the network answered for each
+    example of the evaluation data at the last evaluation (None before one).
     """
 
     def __init__(self, network, settings, history, n_training, rule, best):
@@ -262,7 +263,8 @@ class Run:
         self.batches_per_epoch = -(-n_training // self.mini_batch_size)
         self.stopped = False
         self.rule, self.best = rule, best
-        self.last_workspaces = None
+        self.last_workspaces, self.last_eta = None, None     # of the last mini-batch's step
+        self.evaluation_answers = None
 
     def __repr__(self) -> str:
         return (f"Run(epoch {self.epoch} of {self.epochs}, mini-batch {self.batch} of "
@@ -295,7 +297,7 @@ class Run:
         """
         if self.last_workspaces is None:
             return []
-        return [float(np.linalg.norm(ws.nabla_b.astype(np.float64).ravel())) / self.rule.eta
+        return [float(np.linalg.norm(ws.nabla_b.astype(np.float64).ravel())) / self.last_eta
                 for ws in self.last_workspaces]
 
     def state(self) -> TrainingState:
@@ -321,7 +323,9 @@ class Monitor:
         if watch.evaluation_cost:
             history.evaluation_cost.append(network.total_cost(evaluation, self.lmbda, self.l1, n))
         if watch.evaluation_accuracy:
-            history.evaluation_accuracy.append(network.evaluate(evaluation))
+            run.evaluation_answers = network.predict(evaluation)
+            history.evaluation_accuracy.append(int(np.count_nonzero(run.evaluation_answers
+                                                                    == evaluation.labels)))
 
 
 class BestValidation:
@@ -447,6 +451,7 @@ def _train_epoch(run, shuffled, workspaces, per_batch):
     """The mini-batches of one epoch: shuffle, then a :func:`train_step` for each."""
     network, rule, m = run.network, run.rule, run.mini_batch_size
     order = network.rng.permutation(run.n_training)
+    run.last_eta = rule.eta                 # (the schedule changes eta between epochs only)
     # One thread for the matrix library: see digits.system.threads.
     with blas_threads(1):
         for run.batch, k in enumerate(range(0, run.n_training, m), start=1):
@@ -463,8 +468,7 @@ def _train_epoch(run, shuffled, workspaces, per_batch):
 def _start(network, training_data, settings, monitoring, resume):
     """Check the settings and data; the Run, its Monitor and EarlyStopping (resumed if asked)."""
     validation = as_dataset(monitoring.validation_data, network.sizes[-1])
-    check_run({name: value for name, value in settings.to_dict().items()},
-              has_validation=validation is not None)
+    check_run(settings.to_dict(), has_validation=validation is not None)
     training = as_dataset(training_data, network.sizes[-1])
     _check_data(network, training, "training data")
     evaluation = as_dataset(monitoring.evaluation_data, network.sizes[-1])
