@@ -423,3 +423,18 @@ def test_a_copy_is_of_one_model():
     copies = inside_module.PageCopies()
     token, _ = copies.add(0, small_network())
     assert copies.find(token, 1) is None and copies.find(token, 0) is not None
+
+
+def test_a_second_conv_layers_filter_spans_the_maps_below(served, networks, drawing):
+    body, image = drawing
+    answer = post(served.port, "/api/neuron?model=2&layer=1&neuron=5", body)[1]
+    assert np.shape(answer["weights"]) == (20, 5, 5) and answer["inputs"] == 500
+    seen = inspect.activations(networks[2], image)[1]
+    row, column = answer["position"]
+    assert answer["z"] == pytest.approx(seen.z[5, row, column], rel=1e-4, abs=1e-5)
+
+
+def test_a_neuron_above_feature_maps_has_its_weights_in_their_shape(served, networks, drawing):
+    answer = post(served.port, "/api/neuron?model=2&layer=2&neuron=9", drawing[0])[1]
+    assert np.shape(answer["weights"]) == (40, 4, 4) and answer["inputs"] == 640
+    close(answer["weights"], networks[2].layers[2].weights[9].reshape(40, 4, 4))

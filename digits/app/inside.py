@@ -57,11 +57,16 @@ PICTURE_ROUTES = ROUTES[:-1]
 # -- the numbers, as JSON ------------------------------------------------------------------
 
 def numbers(array, digits=6):
-    """Nested lists of ``array``'s numbers rounded to ``digits`` significant digits."""
+    """Nested lists of ``array``'s numbers rounded to ``digits`` significant digits
+    (None for a number that is not finite, which JSON cannot hold)."""
     array = np.asarray(array, dtype=np.float64)
-    magnitude = np.floor(np.log10(np.abs(array), out=np.zeros_like(array), where=array != 0))
+    finite = np.isfinite(array)
+    magnitude = np.floor(np.log10(np.abs(array), out=np.zeros_like(array), where=finite & (array != 0)))
     scale = 10.0 ** (digits - 1 - magnitude)
-    return (np.round(array * scale) / scale).tolist()
+    rounded = np.round(array * scale) / scale
+    if finite.all():
+        return rounded.tolist()
+    return np.where(finite, rounded, None).tolist()
 
 
 def layers_json(network, layers) -> list:

@@ -227,13 +227,14 @@
 
   function largest(values) {
     let top = 0;
-    for (const value of values) top = Math.max(top, Math.abs(value));
+    for (const value of values) if (Number.isFinite(value)) top = Math.max(top, Math.abs(value));
     return top || 1;
   }
 
   // Activations: white (0) to the accent's blue (the layer's largest, or 1 for σ and softmax);
   // signed numbers (weights, δ, gradients): red below 0, blue above, white at 0.
   function colour(value, top, signed) {
+    if (!Number.isFinite(value)) return [216, 220, 227];     // no number: the lines' grey
     const t = Math.max(-1, Math.min(1, value / top));
     if (!signed || t >= 0) return [Math.round(255 - 208 * t), Math.round(255 - 144 * t), Math.round(255 - 41 * t)];
     return [Math.round(255 + 26 * t), Math.round(255 + 183 * t), Math.round(255 + 175 * t)];
@@ -371,10 +372,7 @@
     const conv = answer.kind === "conv_pool";
     const name = conv ? `feature map ${answer.neuron} at row ${answer.position[0]}, column ${answer.position[1]}`
       : `neuron ${answer.neuron}`;
-    const weights = make("canvas", { className: `weights ${weightsShape(answer)}`, id: "neuron-weights" });
-    const rows = answer.weights[0] && Array.isArray(answer.weights[0][0])
-      ? answer.weights.flat(1) : Array.isArray(answer.weights[0]) ? answer.weights : strip(answer.weights);
-    drawPicture(weights, rows);
+    const weights = showWeights(make("canvas", { className: "weights", id: "neuron-weights" }), answer.weights);
     const parts = [
       make("h4", { id: "neuron-title", textContent: `Layer ${answer.layer + 1}, ${name} (${answer.activation})` }),
       make("figure", {}, weights, make("figcaption", { textContent: weightsCaption(answer) })),
@@ -412,19 +410,42 @@
     return rows;
   }
 
-  function weightsShape(answer) {
-    if (answer.kind === "conv_pool") return "filter";
-    return Array.isArray(answer.weights[0]) ? "grid" : "strip";
+  // Weights as a picture: a 28x28 grid as it is, a strip wrapped into rows, and a stack
+  // of maps or filters ([maps, rows, columns]) side by side, ten to a row, one pixel apart.
+  function showWeights(canvas, weights) {
+    let rows = weights;
+    if (!Array.isArray(weights[0])) rows = strip(weights);
+    else if (Array.isArray(weights[0][0])) rows = tiles(weights);
+    drawPicture(canvas, rows);
+    const pixel = Math.max(2, Math.min(12, Math.floor(240 / rows[0].length)));
+    canvas.style.width = `${pixel * rows[0].length}px`;
+    canvas.style.height = `${pixel * rows.length}px`;
+    return canvas;
+  }
+
+  function tiles(maps) {
+    const height = maps[0].length, width = maps[0][0].length, across = Math.min(10, maps.length);
+    const rows = [];
+    maps.forEach((map, i) => {
+      const top = Math.floor(i / across) * (height + 1), left = (i % across) * (width + 1);
+      while (rows.length < top + height + 1) rows.push(new Array(across * (width + 1) - 1).fill(NaN));
+      map.forEach((row, y) => row.forEach((value, x) => { rows[top + y][left + x] = value; }));
+    });
+    return rows.slice(0, rows.length - 1);
   }
 
   function weightsCaption(answer) {
     if (answer.kind === "conv_pool") {
       return `Its shared ${answer.weights[0].length}x${answer.weights[0].length} filter` +
-        (answer.weights.length > 1 ? `, one for each of the ${answer.weights.length} maps below, stacked` : "") +
+        (answer.weights.length > 1 ? `, one for each of the ${answer.weights.length} maps below, side by side` : "") +
         ": blue weights are positive, red negative";
     }
     if (answer.layer === 0 && Array.isArray(answer.weights[0])) {
       return "Its 784 weights, one per pixel, as a 28x28 picture: blue positive, red negative";
+    }
+    if (Array.isArray(answer.weights[0])) {
+      return `Its ${answer.inputs} weights, one per position of the ${answer.weights.length} feature maps below, ` +
+        "map by map: blue positive, red negative";
     }
     return `Its ${answer.inputs} weights, one per neuron below, as a strip: blue positive, red negative`;
   }
@@ -437,6 +458,12 @@
         : `map ${channel} (${top + row}, ${left + column})`;
     }
     if (answer.layer === 0) return `pixel (${Math.floor(input / 28)}, ${input % 28})`;
+    const below = state.layers.layers[answer.layer - 1];
+    if (below.kind === "conv_pool") {
+      const [, height, width] = below.shape;
+      const map = Math.floor(input / (height * width)), place = input % (height * width);
+      return `map ${map} (${Math.floor(place / width)}, ${place % width})`;
+    }
     return `neuron ${input} below`;
   }
 
@@ -559,9 +586,7 @@
         make("td", { textContent: fixed(gradient.nabla_b_norm) }),
         make("td", { textContent: fixed(gradient.nabla_w_norm) }),
         make("td", { textContent: fixed(gradient.weights_norm) }))));
-    const picture = make("canvas", { className: `weights ${layers[0].kind === "conv_pool" ? "filter" : "grid"}`, id: "nabla-picture" });
-    const rows = Array.isArray(answer.nabla_w_neuron[0][0]) ? answer.nabla_w_neuron.flat(1) : answer.nabla_w_neuron;
-    drawPicture(picture, rows);
+    const picture = showWeights(make("canvas", { className: "weights", id: "nabla-picture" }), answer.nabla_w_neuron);
     $("nabla-neuron").replaceChildren(make("figure", {}, picture, make("figcaption", {
       textContent: `∂C/∂w of layer 1's ${layers[0].kind === "conv_pool" ? "feature map" : "neuron"} ${answer.neuron} ` +
         "(BP4: δ times each input; tap a neuron of layer 1 to choose another)" })));
