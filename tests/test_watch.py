@@ -294,15 +294,40 @@ def test_a_first_layer_of_more_than_100_neurons_shows_its_first_100():
     assert np.array_equal(weights[99].ravel(), network.weights[0][99].astype(np.float32))
 
 
-def test_confusion_keeps_the_least_confident_first_and_samples_large_cells():
+def test_confusion_counts_each_cell_and_samples_large_ones():
     labels = np.array([3] * 100 + [5, 5])
     answers = np.array([3] * 100 + [3, 5])
-    confidences = np.linspace(1, 0, 102)
-    result = confusion(labels, answers, confidences, sample=10)
+    result = confusion(labels, answers, sample=10)
     assert result["matrix"][3][3] == 100 and result["matrix"][5][3] == 1
-    assert result["cells"][(5, 3)] == [(100, pytest.approx(confidences[100]))]
+    assert list(result["cells"][(5, 3)]) == [100]
     diagonal = result["cells"][(3, 3)]
-    assert len(diagonal) == 10 and [c for _, c in diagonal] == sorted(c for _, c in diagonal)
+    assert len(diagonal) == 10 and set(diagonal) <= set(range(100)) and list(diagonal) == sorted(diagonal)
+
+
+def test_the_matrix_is_counted_from_the_loops_own_evaluation(watched, monkeypatch):
+    import digits.app.watch as watch
+
+    fed = []
+    original = watch.answers_and_confidences
+    monkeypatch.setattr(watch, "answers_and_confidences",
+                        lambda network, data: fed.append(len(data)) or original(network, data))
+    run = watched(2)
+    run.finish()
+    assert np.trace(run.state_now()["confusion"]["matrix"]) == run.history.evaluation_accuracy[-1]
+    assert fed == [], "the evaluation data were fed through the network a second time"
+    run.request("GET", "/api/cell?true=1&answer=1")
+    assert fed == [48]                    # only a cell's digits, when it is opened
+
+
+def test_a_run_that_does_not_evaluate_gets_its_matrix_from_the_copy(mnist):
+    training, _, test = mnist
+    network = Network([784, 30, 10], seed=4)
+    state = WatchState(SETTINGS, test[:1000], "test")
+    callback = WatchCallback(state)
+    network.SGD(training[:2000], 1, 10, 3.0, callbacks=[callback])
+    assert callback.worker.idle(30)
+    matrix = np.array(json.loads(state.page_state())["confusion"]["matrix"])
+    assert np.trace(matrix) == network.evaluate(test[:1000]) and matrix.sum() == 1000
 
 
 def test_a_chapter_6_network_is_watched_with_its_filters_and_validation(mnist):

@@ -14,9 +14,12 @@ it only copies a few small arrays and numbers and hands them on:
    network's weights;
 4. ``on_train_end``: that training is over, and why.
 
-What takes longer than copying, turning weights into pictures and feeding the whole
-evaluation data through the copied network for the confusion matrix, is done by one
-worker thread (:class:`Worker`) that keeps only the latest job of each kind, so that a
+The confusion matrix is counted from the answers the loop's own evaluation gave
+(``run.evaluation_answers``), so it costs no second pass over the evaluation data; a
+cell's digits are fed through a copy of the network when the cell is opened, to say
+how sure it was of each.  What takes longer than copying (turning weights into
+pictures, counting the matrix, or, for a run that did not evaluate the data, feeding
+them through the copied network) is done by one worker thread (:class:`Worker`) that keeps only the latest job of each kind, so that a
 slow step is skipped rather than queued.  The page reads :class:`WatchState` through
 the server of :mod:`digits.app.watch_server`; nothing the server or a browser does
 can make the training thread wait, except the state's lock, held only to swap a few
@@ -151,12 +154,12 @@ def answers_and_confidences(network, data) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(answers), np.concatenate(confidences)
 
 
-def confusion(labels, answers, confidences, sample=CELL_SAMPLE, seed=0) -> dict:
+def confusion(labels, answers, sample=CELL_SAMPLE, seed=0) -> dict:
     """The confusion matrix (``matrix[true][answer]``, counts) and each cell's digits.
 
-    Each cell keeps the indices of its examples, least confident first, at most
-    ``sample`` of them; a cell holding more keeps a random sample of that size (the
-    diagonal's thousands), drawn with a fixed seed.
+    Each cell keeps the indices of its examples, at most ``sample`` of them; a cell
+    holding more keeps a random sample of that size (the diagonal's thousands), drawn
+    with a fixed seed.
     """
     matrix = np.zeros((10, 10), dtype=np.int64)
     np.add.at(matrix, (labels, answers), 1)
@@ -167,8 +170,7 @@ def confusion(labels, answers, confidences, sample=CELL_SAMPLE, seed=0) -> dict:
             members = np.flatnonzero((labels == true) & (answers == answer))
             if len(members) > sample:
                 members = np.sort(rng.choice(members, sample, replace=False))
-            order = np.argsort(confidences[members], kind="stable")
-            cells[(true, answer)] = [(int(i), float(confidences[i])) for i in members[order]]
+            cells[(true, answer)] = members
     return {"matrix": matrix.tolist(), "cells": cells}
 
 
@@ -190,7 +192,7 @@ class WatchState:
         self._stop = None
         self._encoded = (-1, b"")
         self._pictures = None
-        self._cells = {}
+        self._cells, self._network = {}, None
         book = book_number(settings)
         self._state = {
             "settings": {key: _plain(value) for key, value in settings.items()},
@@ -230,9 +232,11 @@ class WatchState:
                                        "count": pictures_["count"]}
             self.version += 1
 
-    def set_confusion(self, epoch: int, result: dict):
+    def set_confusion(self, epoch: int, result: dict, network):
+        """The confusion matrix after ``epoch``; ``network``, a copy of the weights then,
+        tells a cell's digits' confidence when the cell is opened."""
         with self._lock:
-            self._cells = result["cells"]
+            self._cells, self._network = result["cells"], network
             self._state["confusion"] = {"epoch": epoch, "matrix": result["matrix"]}
             self.version += 1
 
@@ -277,18 +281,22 @@ class WatchState:
             return self._pictures
 
     def cell(self, true: int, answer: int) -> dict:
-        """``GET /api/cell``: the digits in one cell of the confusion matrix, as 28x28
-        bytes (0 black, 255 ink), with the network's answer and its confidence."""
+        """``GET /api/cell``: the digits in one cell of the confusion matrix, least sure
+        first, as 28x28 bytes (0 black, 255 ink), with the network's answer and its
+        confidence (fed through the copy of the network made with the matrix)."""
         with self._lock:
-            members = self._cells.get((true, answer), [])
+            members, network = self._cells.get((true, answer), ()), self._network
             confusion = self._state["confusion"]
         count = confusion["matrix"][true][answer] if confusion else 0
         digits = []
-        for index, confidence in members:
-            image = np.asarray(self.evaluation.inputs[index], dtype=np.float64)
-            pixels = np.clip(np.rint(255 * image), 0, 255).astype(np.uint8)
-            digits.append({"index": index, "answer": answer, "confidence": round(confidence, 4),
-                           "pixels": base64.b64encode(pixels.tobytes()).decode("ascii")})
+        if len(members):
+            examples = self.evaluation[np.asarray(members)]
+            answers, confidences = answers_and_confidences(network, examples)
+            for k in np.argsort(confidences, kind="stable"):
+                pixels = np.clip(np.rint(255 * examples.inputs[k].astype(np.float64)), 0, 255)
+                digits.append({"index": int(members[k]), "answer": int(answers[k]),
+                               "confidence": round(float(confidences[k]), 4),
+                               "pixels": base64.b64encode(pixels.astype(np.uint8).tobytes()).decode("ascii")})
         return {"true": true, "answer": answer, "count": int(count), "shown": len(digits),
                 "epoch": confusion["epoch"] if confusion else None, "digits": digits}
 
@@ -424,7 +432,11 @@ class WatchCallback(Callback):
         self.state.epoch_done(_history_dict(run.history))
         if self.state.evaluation is not None:
             network, epoch = copy_network(run.network), run.epoch
-            self.worker.submit("confusion", lambda: self._confusion(network, epoch))
+            # The loop's own answers, when the data it evaluated are these.
+            answers = run.evaluation_answers
+            if answers is not None and len(answers) != len(self.state.evaluation):
+                answers = None
+            self.worker.submit("confusion", lambda: self._confusion(network, epoch, answers))
 
     def on_train_end(self, run):
         self.worker.open(True)
@@ -440,10 +452,13 @@ class WatchCallback(Callback):
         if weights is not None:
             self.worker.submit("pictures", lambda: self.state.set_pictures(position, pictures(weights)))
 
-    def _confusion(self, network, epoch):
+    def _confusion(self, network, epoch, answers):
+        """The matrix from the loop's answers, or, for a run that did not evaluate these
+        data, from answers of the copied network."""
         evaluation = self.state.evaluation
-        answers, confidences = answers_and_confidences(network, evaluation)
-        self.state.set_confusion(epoch, confusion(evaluation.labels, answers, confidences))
+        if answers is None:
+            answers, _ = answers_and_confidences(network, evaluation)
+        self.state.set_confusion(epoch, confusion(evaluation.labels, answers), network)
 
 
 def _history_dict(history) -> dict:
