@@ -438,3 +438,8 @@ def test_a_neuron_above_feature_maps_has_its_weights_in_their_shape(served, netw
     answer = post(served.port, "/api/neuron?model=2&layer=2&neuron=9", drawing[0])[1]
     assert np.shape(answer["weights"]) == (40, 4, 4) and answer["inputs"] == 640
     close(answer["weights"], networks[2].layers[2].weights[9].reshape(40, 4, 4))
+
+
+def test_numbers_are_rounded_to_six_digits_and_the_infinite_sent_as_null():
+    assert inside_module.numbers([1.23456789, 3.3333333e-9, 0.0]) == [1.23457, 3.33333e-09, 0.0]
+    assert inside_module.numbers([1.0, float("nan"), float("inf")]) == [1.0, None, None]

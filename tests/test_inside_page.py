@@ -267,3 +267,28 @@ def test_at_a_phones_width_a_tap_shows_a_neuron(phone, served):
     tap_cell(page, grid, 9, "touch")
     wait_for(page, lambda: element(page, "neuron-title").text.startswith("Layer 1, neuron 9 "))
     assert np.isfinite(number(element(page, "neuron-z").text))
+
+
+def touch(page, target):
+    """A finger's tap on the middle of ``target``."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
+    actions = ActionBuilder(page, mouse=PointerInput("touch", "finger"), duration=20)
+    actions.pointer_action.move_to(target).pointer_down().pointer_up()
+    actions.perform()
+
+
+def test_at_a_phones_width_backpropagation_a_step_and_reset_work_by_touch(phone, served):
+    page = open_page(phone, served)
+    drawn_and_read(page, "touch")
+    touch(page, page.find_element("css selector", "#labels button[value='2']"))
+    wait_for(page, lambda: "for the label 2" in element(page, "cost").text)
+    expected = post(served.port, "/api/backprop?label=2", drawn_png(page))[1]
+    assert number(element(page, "cost-value").text) == pytest.approx(expected["cost"], rel=1e-3)
+    touch(page, element(page, "learn"))
+    wait_for(page, lambda: element(page, "steps").text.startswith("1 step taken"))
+    assert bars(page, "after") != pytest.approx(bars(page, "before"), abs=1e-4)
+    touch(page, element(page, "reset"))
+    wait_for(page, lambda: element(page, "steps").text.startswith("Reset"))
