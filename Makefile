@@ -6,6 +6,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+# A clone with no internet but a copy of MNIST's four .gz files beside it, in
+# ../shared/data/mnist (as on this project's CI machines), downloads from that copy;
+# a DIGITS_MNIST_MIRROR of your own is used instead (docs/data.md: mirrors).
+SHARED_MNIST := $(wildcard ../shared/data/mnist)
+ifneq ($(SHARED_MNIST),)
+export DIGITS_MNIST_MIRROR ?= $(abspath $(SHARED_MNIST))
+endif
+
 .PHONY: help venv data train test clean
 .PHONY: cross-entropy regularised overfitting early-stopping
 .PHONY: replicate replicate-ch6

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import digits.data.download
-from digits.data.download import MIRROR_ENV
+from digits.data.download import HOW_TO_MIRROR, MIRROR_ENV
 from digits.data.mnist import SIZES, MissingDataError, load_data
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
@@ -136,7 +136,7 @@ def test_a_download_that_fails_says_what_each_mirror_did(only_the_local_mirror, 
     assert capsys.readouterr().err == (
         "MNIST is not in data/mnist: downloading it (about 12 MB, once)\n"
         f"digits train: error: could not fetch train-images-idx3-ubyte.gz from any mirror: "
-        f"{missing}: HTTP 404 Not Found\n")
+        f"{missing}: HTTP 404 Not Found. {HOW_TO_MIRROR}\n")
 
 
 def test_replicate_downloads_mnist_when_needed(mirror_server, tmp_path):

@@ -21,7 +21,7 @@ import pytest
 import digits.data.download
 import digits.system.files
 from digits.data.download import (
-    DEFAULT_MIRRORS, FILES, MIRROR_ENV, DownloadError, fetch_mnist, mirrors)
+    DEFAULT_MIRRORS, FILES, HOW_TO_MIRROR, MIRROR_ENV, DownloadError, fetch_mnist, mirrors)
 from digits.system.errors import DigitsError
 from digits.data.mnist import SIZES, STAMP
 
@@ -359,7 +359,8 @@ def test_a_mirror_given_up_is_named_in_the_error_of_a_later_file(
     assert str(raised.value) == (
         "could not fetch train-labels-idx1-ubyte.gz from any mirror: "
         f"{silent_server.url()}: no answer within 1 s (not asked again); "
-        f"{partial}: cannot open {partial}/train-labels-idx1-ubyte.gz: No such file or directory")
+        f"{partial}: cannot open {partial}/train-labels-idx1-ubyte.gz: No such file or directory. "
+        f"{HOW_TO_MIRROR}")
     assert silent_server.connections == 1
 
 

@@ -66,6 +66,10 @@ DEFAULT_MIRRORS = [
 ]
 
 MIRROR_ENV = "DIGITS_MNIST_MIRROR"
+# What a failed download says, so that a machine without internet can be given a copy.
+HOW_TO_MIRROR = (f"Without internet, name a copy of the four .gz files (a folder, a file:// "
+                 f"URL or an http(s):// mirror) with `python -m digits download --mirror "
+                 f"PLACE` or the environment variable {MIRROR_ENV}=PLACE")
 
 # HTTP settings; each can be overridden per call of fetch_mnist.
 TIMEOUT = (10.0, 20.0)  # seconds: (to connect, for each answer: the headers, then every read of the body)
@@ -170,7 +174,7 @@ def fetch_mnist(data_dir="data/mnist", mirrors=None, progress=True, *, notify=No
             else:
                 # One line: each mirror and what went wrong there, separated by semicolons.
                 tried = "; ".join(failures) if failures else "no mirrors given"
-                raise DownloadError(f"could not fetch {name} from any mirror: {tried}")
+                raise DownloadError(f"could not fetch {name} from any mirror: {tried}. {HOW_TO_MIRROR}")
     return data_dir
 
 
