@@ -217,7 +217,7 @@ def test_stop_from_the_page_ends_training_after_the_current_mini_batch(watched):
     run.finish(60)
     assert run.history.stopped and run.history.epochs < 200
     state = run.state_now()
-    assert state["status"] == "stopped" and "stopped after mini-batch" in state["message"]
+    assert state["status"] == "stopped" and state["message"].startswith("after mini-batch")
     assert run.request("POST", "/api/stop", body=b"")[1] == {"stopping": False}
 
 
@@ -326,7 +326,7 @@ def test_a_run_that_does_not_evaluate_gets_its_matrix_from_the_copy(mnist):
     callback = WatchCallback(state)
     network.SGD(training[:2000], 1, 10, 3.0, callbacks=[callback])
     assert callback.worker.idle(30)
-    matrix = np.array(json.loads(state.page_state())["confusion"]["matrix"])
+    matrix = np.array(json.loads(state.encoded())["confusion"]["matrix"])
     assert np.trace(matrix) == network.evaluate(test[:1000]) and matrix.sum() == 1000
 
 

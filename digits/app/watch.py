@@ -19,8 +19,9 @@ The confusion matrix is counted from the answers the loop's own evaluation gave
 cell's digits are fed through a copy of the network when the cell is opened, to say
 how sure it was of each.  What takes longer than copying (turning weights into
 pictures, counting the matrix, or, for a run that did not evaluate the data, feeding
-them through the copied network) is done by one worker thread (:class:`Worker`) that keeps only the latest job of each kind, so that a
-slow step is skipped rather than queued.  The page reads :class:`WatchState` through
+them through the copied network) is done by one worker thread (:class:`Worker`) that
+keeps only the latest job of each kind, so that a slow step is skipped rather than
+queued.  The page reads :class:`WatchState` through
 the server of :mod:`digits.app.watch_server`; nothing the server or a browser does
 can make the training thread wait, except the state's lock, held only to swap a few
 references.
@@ -48,6 +49,7 @@ from digits.nn.callbacks import Callback
 EVERY_BATCHES = 25        # on_batch_end is called after every 25th mini-batch
 SAMPLE_SECONDS = 2.0      # progress and the weight pictures: at most this often within an epoch
 SPEED_SAMPLES = 20        # learning speed: the mean of the last 20 samples
+MAX_SPEED_POINTS = 2000   # the learning-speed curve keeps its last 2,000 points
 MAX_PICTURES = 100        # the first 100 neurons of a larger first layer
 CELL_SAMPLE = 48          # digits kept per cell of the confusion matrix
 
@@ -176,91 +178,29 @@ def confusion(labels, answers, sample=CELL_SAMPLE, seed=0) -> dict:
 
 # -- the state the page reads -------------------------------------------------------------
 
-class WatchState:
-    """Everything the page shows, as plain data, behind one lock.
+class StateStore:
+    """A dict of plain data behind one lock, with a ``version`` bumped by every change and
+    its JSON encoded once per version (:meth:`encoded`).
 
-    The training thread and the worker write it (each write swaps a reference and bumps
-    ``version``); the server's threads read it: :meth:`page_state` is the JSON of
-    ``GET /api/state``, encoded once per version, :meth:`weights` and :meth:`cell` the
-    larger pieces the page fetches when ``version`` says they changed.
+    Writers change it with :meth:`update` (or under ``_lock``, then :meth:`_changed`);
+    readers get the JSON.  Each write holds the lock only to swap a few references.
     """
 
-    def __init__(self, settings: dict, evaluation=None, evaluation_name="test", chapter6=False):
+    def __init__(self, state: dict):
         self._lock = threading.Lock()
-        self.version = 0
-        self.evaluation = evaluation
-        self._stop = None
+        self._state, self.version = state, 0
         self._encoded = (-1, b"")
-        self._pictures = None
-        self._cells, self._network = {}, None
-        book = book_number(settings)
-        self._state = {
-            "settings": {key: _plain(value) for key, value in settings.items()},
-            "book": book, "evaluation_name": evaluation_name, "chapter6": bool(chapter6),
-            "status": "starting", "message": "", "history": None, "progress": None,
-            "speed": {"layers": [], "samples": []}, "pictures": None, "confusion": None,
-        }
 
-    def _update(self, **changes):
+    def update(self, **changes):
         with self._lock:
             self._state.update(changes)
-            self.version += 1
+            self._changed()
 
-    def training(self, stop, layer_names):
-        """Training has begun; ``stop()`` ends it after the current mini-batch."""
-        self._stop = stop
-        self._update(status="training", speed={"layers": list(layer_names), "samples": []})
+    def _changed(self):
+        self.version += 1                  # (called with the lock held)
 
-    def progress(self, progress: dict):
-        self._update(progress=progress)
-
-    def speed(self, position: float, speeds):
-        """Add a learning-speed sample at ``position`` (epochs, fractional)."""
-        with self._lock:
-            samples = self._state["speed"]["samples"]
-            samples.append([round(position, 4)] + [float(s) for s in speeds])
-            del samples[:-2000]
-            self.version += 1
-
-    def epoch_done(self, history: dict):
-        self._update(history=history)
-
-    def set_pictures(self, epoch_position: float, pictures_: dict):
-        with self._lock:
-            self._pictures = dict(pictures_, position=epoch_position)
-            self._state["pictures"] = {"version": self.version + 1, "position": epoch_position,
-                                       "count": pictures_["count"]}
-            self.version += 1
-
-    def set_confusion(self, epoch: int, result: dict, network):
-        """The confusion matrix after ``epoch``; ``network``, a copy of the weights then,
-        tells a cell's digits' confidence when the cell is opened."""
-        with self._lock:
-            self._cells, self._network = result["cells"], network
-            self._state["confusion"] = {"epoch": epoch, "matrix": result["matrix"]}
-            self.version += 1
-
-    def finished(self, status: str, message: str):
-        self._update(status=status, message=message)
-
-    def problem(self, message: str):
-        """Say on the page that a piece of it could not be drawn (training goes on)."""
-        self._update(message=message)
-
-    def request_stop(self) -> bool:
-        """Ask the run to stop after its current mini-batch; False if it is not training."""
-        with self._lock:
-            if self._state["status"] != "training" or self._stop is None:
-                return False
-            self._state["status"] = "stopping"
-            self.version += 1
-        self._stop()
-        return True
-
-    # -- what the server sends --
-
-    def page_state(self) -> bytes:
-        """``GET /api/state``: the whole state but the pictures' pixels and the cells."""
+    def encoded(self) -> bytes:
+        """The state as JSON, with its ``version``."""
         with self._lock:
             version, encoded = self._encoded
             if version == self.version:
@@ -275,30 +215,92 @@ class WatchState:
                 self._encoded = (version, encoded)
         return encoded
 
+
+class WatchState(StateStore):
+    """Everything the page shows: what :meth:`encoded` sends as ``GET /api/state``, and
+    the larger pieces the page fetches when ``version`` says they changed,
+    :meth:`weights` (``GET /api/weights``) and :meth:`cell` (``GET /api/cell``).
+
+    The training thread and the worker write it; the server's threads read it.
+    """
+
+    def __init__(self, settings: dict, evaluation=None, evaluation_name="test", chapter6=False):
+        super().__init__({
+            "settings": {key: _plain(value) for key, value in settings.items()},
+            "book": book_number(settings), "evaluation_name": evaluation_name,
+            "chapter6": bool(chapter6), "status": "starting", "message": "", "history": None,
+            "progress": None, "speed": {"layers": [], "samples": []}, "pictures": None,
+            "confusion": None})
+        self.evaluation = evaluation
+        self._stop, self._pictures = None, None
+        self._cells, self._network = {}, None
+
+    def training(self, stop, layer_names):
+        """Training has begun; ``stop()`` ends it after the current mini-batch."""
+        self._stop = stop
+        self.update(status="training", speed={"layers": list(layer_names), "samples": []})
+
+    def add_speed(self, position: float, speeds):
+        """A learning-speed sample at ``position`` (in epochs) for each layer."""
+        with self._lock:
+            samples = self._state["speed"]["samples"]
+            samples.append([round(position, 4)] + [float(s) for s in speeds])
+            del samples[:-MAX_SPEED_POINTS]
+            self._changed()
+
+    def set_pictures(self, position: float, made: dict):
+        """The first layer's pictures (:func:`pictures`) at ``position`` (in epochs)."""
+        with self._lock:
+            self._pictures = dict(made, position=position)
+            self._state["pictures"] = {"version": self.version + 1, "position": position,
+                                       "count": made["count"]}
+            self._changed()
+
+    def set_confusion(self, epoch: int, result: dict, network):
+        """The confusion matrix after ``epoch``; ``network``, a copy of the weights then,
+        tells a cell's digits' confidence when the cell is opened."""
+        with self._lock:
+            self._cells, self._network = result["cells"], network
+            self._state["confusion"] = {"epoch": epoch, "matrix": result["matrix"]}
+            self._changed()
+
+    def request_stop(self) -> bool:
+        """Ask the run to stop after its current mini-batch; False if it is not training."""
+        with self._lock:
+            if self._state["status"] != "training" or self._stop is None:
+                return False
+            self._state["status"] = "stopping"
+            self._changed()
+        self._stop()
+        return True
+
     def weights(self) -> dict | None:
-        """``GET /api/weights``: the first layer's pictures (see :func:`pictures`)."""
         with self._lock:
             return self._pictures
 
     def cell(self, true: int, answer: int) -> dict:
-        """``GET /api/cell``: the digits in one cell of the confusion matrix, least sure
-        first, as 28x28 bytes (0 black, 255 ink), with the network's answer and its
-        confidence (fed through the copy of the network made with the matrix)."""
+        """The digits in one cell of the latest confusion matrix (see :func:`cell_digits`)."""
         with self._lock:
             members, network = self._cells.get((true, answer), ()), self._network
             confusion = self._state["confusion"]
-        count = confusion["matrix"][true][answer] if confusion else 0
-        digits = []
-        if len(members):
-            examples = self.evaluation[np.asarray(members)]
-            answers, confidences = answers_and_confidences(network, examples)
-            for k in np.argsort(confidences, kind="stable"):
-                pixels = np.clip(np.rint(255 * examples.inputs[k].astype(np.float64)), 0, 255)
-                digits.append({"index": int(members[k]), "answer": int(answers[k]),
-                               "confidence": round(float(confidences[k]), 4),
-                               "pixels": base64.b64encode(pixels.astype(np.uint8).tobytes()).decode("ascii")})
-        return {"true": true, "answer": answer, "count": int(count), "shown": len(digits),
+        digits = cell_digits(network, self.evaluation, members) if len(members) else []
+        return {"true": true, "answer": answer, "shown": len(digits),
+                "count": int(confusion["matrix"][true][answer]) if confusion else 0,
                 "epoch": confusion["epoch"] if confusion else None, "digits": digits}
+
+
+def cell_digits(network, data, members) -> list[dict]:
+    """The examples ``members`` of ``data``, least sure first, each with ``network``'s
+    answer, its confidence and its 28x28 pixels as base64 bytes (0 black, 255 ink)."""
+    examples = data[np.asarray(members)]
+    answers, confidences = answers_and_confidences(network, examples)
+    digits = []
+    for k in np.argsort(confidences, kind="stable"):
+        pixels = np.clip(np.rint(255 * examples.inputs[k].astype(np.float64)), 0, 255)
+        digits.append({"index": int(members[k]), "answer": int(answers[k]),
+                       "confidence": round(float(confidences[k]), 4),
+                       "pixels": base64.b64encode(pixels.astype(np.uint8).tobytes()).decode("ascii")})
+    return digits
 
 
 def _plain(value):
@@ -390,7 +392,7 @@ class WatchCallback(Callback):
     def __init__(self, state: WatchState, sample_seconds=SAMPLE_SECONDS):
         self.state = state
         self.sample_seconds = sample_seconds
-        self.worker = Worker(report=state.problem)
+        self.worker = Worker(report=lambda line: state.update(message=line))
         self._speeds = deque(maxlen=SPEED_SAMPLES)
         self._epoch_started = self._last_sample = 0.0
 
@@ -413,52 +415,58 @@ class WatchCallback(Callback):
 
     def _publish(self, run, elapsed):
         """Progress, learning speed and the weight pictures, ``elapsed`` seconds into the epoch."""
-        batch = max(run.batch, 1)
-        position = run.epoch - 1 + batch / run.batches_per_epoch
-        self.state.progress({
-            "epoch": run.epoch, "epochs": run.epochs, "batch": run.batch,
-            "batches_per_epoch": run.batches_per_epoch,
-            "images_per_second": round(batch * run.mini_batch_size / elapsed, 1) if elapsed > 0 else None,
-            "seconds_left": round(elapsed / batch * (run.batches_per_epoch - run.batch), 1),
-            "eta": run.eta})
+        position = run.epoch - 1 + max(run.batch, 1) / run.batches_per_epoch
+        self.state.update(progress=progress_of(run, elapsed))
         speeds = [s for s in self._speeds if s]
         if speeds:
-            self.state.speed(position, np.mean(np.array(speeds), axis=0))
+            self.state.add_speed(position, np.mean(np.array(speeds), axis=0))
         self._send_pictures(run, position)
 
     def on_epoch_end(self, run):
         self.worker.open(False)
         self._publish(run, run.history.seconds[-1])
-        self.state.epoch_done(_history_dict(run.history))
+        self.state.update(history=_history_dict(run.history))
         if self.state.evaluation is not None:
             network, epoch = copy_network(run.network), run.epoch
             # The loop's own answers, when the data it evaluated are these.
             answers = run.evaluation_answers
             if answers is not None and len(answers) != len(self.state.evaluation):
                 answers = None
-            self.worker.submit("confusion", lambda: self._confusion(network, epoch, answers))
+            self.worker.submit("confusion", lambda: count_confusion(self.state, network, epoch, answers))
 
     def on_train_end(self, run):
         self.worker.open(True)
         self._send_pictures(run, position=float(run.epoch))
         if run.stopped:
-            self.state.finished("stopped", "stopped after mini-batch "
-                                f"{run.batch} of epoch {run.epoch}; the run is saved as at its end")
+            self.state.update(status="stopped", message=f"after mini-batch {run.batch} of epoch "
+                                                        f"{run.epoch}; the run is saved as at its end")
         else:
-            self.state.finished("finished", "training finished")
+            self.state.update(status="finished", message="")
 
     def _send_pictures(self, run, position):
         weights = first_layer_weights(run.network)
         if weights is not None:
             self.worker.submit("pictures", lambda: self.state.set_pictures(position, pictures(weights)))
 
-    def _confusion(self, network, epoch, answers):
-        """The matrix from the loop's answers, or, for a run that did not evaluate these
-        data, from answers of the copied network."""
-        evaluation = self.state.evaluation
-        if answers is None:
-            answers, _ = answers_and_confidences(network, evaluation)
-        self.state.set_confusion(epoch, confusion(evaluation.labels, answers), network)
+
+
+def count_confusion(state, network, epoch, answers) -> None:
+    """The worker's job after each epoch: the state's confusion matrix, from the loop's
+    ``answers`` or, for a run that did not evaluate these data, from the copied network's."""
+    evaluation = state.evaluation
+    if answers is None:
+        answers, _ = answers_and_confidences(network, evaluation)
+    state.set_confusion(epoch, confusion(evaluation.labels, answers), network)
+
+
+def progress_of(run, elapsed) -> dict:
+    """Where the loop is in its epoch, ``elapsed`` seconds in: mini-batches done, images
+    per second, the seconds left at that pace, and eta."""
+    batch = max(run.batch, 1)
+    return {"epoch": run.epoch, "epochs": run.epochs, "batch": run.batch,
+            "batches_per_epoch": run.batches_per_epoch, "eta": run.eta,
+            "images_per_second": round(batch * run.mini_batch_size / elapsed, 1) if elapsed > 0 else None,
+            "seconds_left": round(elapsed / batch * (run.batches_per_epoch - run.batch), 1)}
 
 
 def _history_dict(history) -> dict:

@@ -147,7 +147,7 @@ def watch_server(state, host="127.0.0.1", port=0, log=None) -> PageThreadServer:
     def stop():
         return {"stopping": state.request_stop()}
 
-    routes = {"/api/state": lambda query: state.page_state(), "/api/weights": weights,
+    routes = {"/api/state": lambda query: state.encoded(), "/api/weights": weights,
               "/api/cell": cell}
     return PageThreadServer(WATCH_PAGE, routes, {"/api/stop": stop}, host, port, log)
 

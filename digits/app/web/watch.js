@@ -104,8 +104,8 @@ function drawSettings(state) {
 function drawStatus(state) {
   const status = $("status");
   const words = {starting: "starting", training: "training", stopping: "stopping after this mini-batch…",
-                 stopped: "stopped from the page: the model is being saved", finished: "finished"};
-  status.textContent = words[state.status] + (state.message && state.status !== "stopped" && state.status !== "finished" ? ` (${state.message})` : "");
+                 stopped: "stopped", finished: "finished"};
+  status.textContent = words[state.status] + (state.message ? `: ${state.message}` : "");
   status.className = `status ${state.status}`;
   $("stop").disabled = state.status !== "training";
 }
