@@ -57,7 +57,7 @@ def test_quick_run_saves_every_experiment_and_writes_the_report_and_figures(tmp_
     figures = sorted((tmp_path / "figures").glob("*.png"))
     assert [path.name for path in figures] == sorted(
         ["ch3-overfit.png", "ch3-l2-1000.png", "ch3-eta.png", "ch3-init.png",
-         "ch3-more-data.png", "ch5-learning-speed.png"])
+         "ch3-more-data.png", "ch4-towers.png", "ch4-universality.png", "ch5-learning-speed.png"])
     assert all(path.read_bytes().startswith(PNG_SIGNATURE) for path in figures)
     for path in figures:
         assert f"(figures/{path.name})" in report
@@ -191,8 +191,10 @@ def test_the_table_covers_every_experiment_of_the_book():
     assert {"baseline-random", "baseline-darkness", "ch3-expanded", "ch5-speed"} <= set(EXPERIMENTS)
     assert {"ch1-svm", "ch6-fc", "ch6-conv1", "ch6-conv2", "ch6-relu", "ch6-expanded", "ch6-extra-fc",
             "ch6-dropout", "ch6-ensemble"} <= set(EXPERIMENTS)
-    # One run where a run is deterministic (or is the vote of other runs), or takes hours.
-    single = {"baseline-darkness", "ch1-svm", "ch6-expanded", "ch6-extra-fc", "ch6-ensemble"}
+    assert {"ch2-backprop-speed", "ch2-matrix", "ch4-construction", "ch4-trained"} <= set(EXPERIMENTS)
+    # One run where a run is deterministic (or is the vote of other runs, or a timing), or takes hours.
+    single = {"baseline-darkness", "ch1-svm", "ch6-expanded", "ch6-extra-fc", "ch6-ensemble",
+              "ch2-backprop-speed", "ch2-matrix", "ch4-construction"}
     for name, experiment in EXPERIMENTS.items():
         assert len(experiment.seeds) >= 3 or name in single, name
 
