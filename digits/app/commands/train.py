@@ -22,6 +22,7 @@ import numpy as np
 from digits.app.mnist_flags import add_data_arguments, load_mnist
 from digits.app.terminal import show
 from digits.app.train_watchers import CtrlCStops
+from digits.app.watch import add_watch_arguments, watch_for
 from digits.nn.training import Diverged
 from digits.store.model_file import DEFAULT_MODEL
 from digits.system.errors import DigitsError, UsageError
@@ -103,6 +104,7 @@ def configure(parser):
                             "holds this run's checkpoint, go on from it; deleted once the "
                             "network is saved")
     files.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_watch_arguments(parser.add_argument_group("a live page of the training"))
 
 
 def resolve_defaults(args):
@@ -238,6 +240,8 @@ def run(args) -> int:
     show(f"Training {describe(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
          f"{len(training)} {'expanded ' if args.expand else ''}images; {watched}")
     resume = resume_from_checkpoint(args)
+    watching = watch_for(args, network, describe(args, network), test if chapter6 else evaluation,
+                         evaluation_name, chapter6, len(training))
     ctrl_c = CtrlCStops()
     try:
         history = network.SGD(
@@ -250,7 +254,8 @@ def run(args) -> int:
             monitor_evaluation_cost=args.monitor,
             monitor_training_cost=args.monitor, monitor_training_accuracy=args.monitor,
             early_stopping_n=args.early_stopping, schedule=args.schedule,
-            callbacks=watchers(args, network, chapter6, evaluation_name, ctrl_c), resume=resume)
+            callbacks=watchers(args, network, chapter6, evaluation_name, ctrl_c) + watching,
+            resume=resume)
     except KeyboardInterrupt:
         kept = (f"; the finished epochs are in {args.checkpoint}, and the same command goes on "
                 f"from there" if args.checkpoint is not None and args.checkpoint.exists() else "")
