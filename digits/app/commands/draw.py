@@ -8,7 +8,8 @@ draw.  The drawing goes through exactly the preparation ``digits classify`` uses
 Keys: ``c`` (or Backspace, Delete) clears the canvas, ``s`` saves the drawing as a
 PNG; the two buttons under the canvas do the same.
 
-The window's behaviour lives in :class:`DrawingBoard`, which works on any
+The window's behaviour lives in :class:`DrawingBoard` (its parts :class:`BoardView`,
+its mouse and keys :class:`PenEvents`, its brush :func:`paint`), which works on any
 matplotlib figure, so the tests drive it with synthetic mouse and key events on the
 non-interactive Agg backend; :func:`run` only finds a screen and shows the figure.
 """
@@ -36,43 +37,26 @@ class NoDisplayError(DigitsError):
     """There is no screen to open a window on."""
 
 
-class DrawingBoard:
-    """The drawing window on a matplotlib ``figure``: canvas, prediction, bars, buttons.
+class BoardView:
+    """The window's parts on a matplotlib ``figure``: the canvas on the left, the 28x28
+    image the network sees and the bars of its ten outputs on the right, the buttons,
+    a status line and the title; :meth:`show` redraws them."""
 
-    ``ink`` is the canvas, a ``(CANVAS, CANVAS)`` array of ink strength in [0, 1]
-    (shown as dark ink on a white page); ``outputs`` are the network's ten outputs
-    for it (``None`` while the canvas is blank) and ``prediction`` the digit read.
-    The ``on_*`` methods are the event handlers, connected to the figure's canvas.
-    """
-
-    def __init__(self, figure, network, save_dir=Path("."), size=CANVAS,
-                 brush_radius=BRUSH_RADIUS):
+    def lay_out(self, figure, ink, network_input):
         from matplotlib.widgets import Button
-
-        self.figure = figure
-        self.network = network
-        self.save_dir = Path(save_dir)
-        self.brush_radius = float(brush_radius)
-        self.ink = np.zeros((size, size), dtype=np.float32)
-        self.outputs = None
-        self.network_input = np.zeros((28, 28), dtype=np.float32)
-        self.drawing = False
-        self.last_point = None      # (row, column) where the pen last touched, or None
 
         grid = figure.add_gridspec(3, 2, width_ratios=[1.6, 1], height_ratios=[1, 1, 0.12],
                                    left=0.04, right=0.97, top=0.9, bottom=0.04,
                                    wspace=0.18, hspace=0.35)
         self.canvas_axes = figure.add_subplot(grid[0:2, 0])
-        self.canvas_image = self.canvas_axes.imshow(self.ink, cmap="gray_r", vmin=0, vmax=1)
-        self.canvas_axes.set_xticks([])
-        self.canvas_axes.set_yticks([])
-        self.canvas_axes.set_title("draw a digit here with the mouse", fontsize=10)
-
+        self.canvas_image = self.canvas_axes.imshow(ink, cmap="gray_r", vmin=0, vmax=1)
         self.input_axes = figure.add_subplot(grid[0, 1])
-        self.input_image = self.input_axes.imshow(self.network_input, cmap="gray", vmin=0, vmax=1)
-        self.input_axes.set_xticks([])
-        self.input_axes.set_yticks([])
-        self.input_axes.set_title("what the network sees (28x28)", fontsize=10)
+        self.input_image = self.input_axes.imshow(network_input, cmap="gray", vmin=0, vmax=1)
+        for axes, title in ((self.canvas_axes, "draw a digit here with the mouse"),
+                            (self.input_axes, "what the network sees (28x28)")):
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.set_title(title, fontsize=10)
 
         self.bar_axes = figure.add_subplot(grid[1, 1])
         self.bars = self.bar_axes.bar(range(10), np.zeros(10), color="0.7")
@@ -83,32 +67,44 @@ class DrawingBoard:
         buttons = grid[2, 0].subgridspec(1, 3, wspace=0.1)
         self.clear_button = Button(figure.add_subplot(buttons[0, 0]), "Clear (c)")
         self.save_button = Button(figure.add_subplot(buttons[0, 1]), "Save PNG (s)")
-        self.clear_button.on_clicked(lambda event: self.clear())
-        self.save_button.on_clicked(lambda event: self.save())
         self.status = figure.add_subplot(buttons[0, 2])
         self.status.axis("off")
         self.status_text = self.status.text(0, 0.5, "", va="center", fontsize=9)
         self.title = figure.suptitle("", fontsize=14)
 
-        canvas = figure.canvas
+    def show(self, ink, network_input, outputs, prediction):
+        """Redraw the canvas, the network's input, its outputs and the title."""
+        from digits.nn.ensemble import shares
+
+        self.canvas_image.set_data(ink)
+        self.input_image.set_data(network_input)
+        heights = np.zeros(10) if outputs is None else outputs
+        for digit, (bar, height) in enumerate(zip(self.bars, heights)):
+            bar.set_height(height)
+            bar.set_color("tab:blue" if digit == prediction else "0.7")
+        if outputs is None:
+            self.title.set_text("Draw a digit")
+        else:
+            confidence = shares(outputs.reshape(-1, 1))[prediction, 0]
+            self.title.set_text(f"The network reads {prediction} (confidence {confidence:.0%})")
+        self.figure.canvas.draw_idle()
+
+    def say(self, text: str):
+        """Put ``text`` on the status line under the canvas."""
+        self.status_text.set_text(text)
+        self.figure.canvas.draw_idle()
+
+
+class PenEvents:
+    """The mouse and the keys: the left button draws on the canvas, ``c`` clears, ``s`` saves."""
+
+    def connect(self, canvas):
         self.connections = [
             canvas.mpl_connect("button_press_event", self.on_press),
             canvas.mpl_connect("motion_notify_event", self.on_motion),
             canvas.mpl_connect("button_release_event", self.on_release),
             canvas.mpl_connect("key_press_event", self.on_key),
         ]
-        self.update_prediction()
-
-    def __repr__(self) -> str:
-        return (f"DrawingBoard({self.ink.shape[1]}x{self.ink.shape[0]} canvas, "
-                f"reads {self.prediction if self.prediction is not None else 'nothing yet'})")
-
-    @property
-    def prediction(self):
-        """The digit the network reads on the canvas, or ``None`` while it is blank."""
-        return None if self.outputs is None else int(self.outputs.argmax())
-
-    # -- the event handlers ----------------------------------------------------------
 
     def on_press(self, event):
         """The left button on the canvas puts the pen down (and makes a dot)."""
@@ -138,7 +134,20 @@ class DrawingBoard:
         elif event.key in SAVE_KEYS:
             self.save()
 
-    # -- what the handlers do ----------------------------------------------------------
+    def _stroke_to(self, event):
+        point = (float(event.ydata), float(event.xdata))    # (row, column) on the canvas
+        self.paint(self.last_point or point, point)
+        self.last_point = point
+        self.update_prediction()
+
+    def _toolbar_busy(self) -> bool:
+        """True while the toolbar's pan or zoom tool is on (the mouse belongs to it)."""
+        toolbar = getattr(self.figure.canvas, "toolbar", None)
+        return bool(toolbar is not None and getattr(toolbar, "mode", ""))
+
+
+class BoardActions:
+    """What the buttons and keys do: clear the canvas, save the drawing."""
 
     def clear(self):
         """Wipe the canvas."""
@@ -154,35 +163,56 @@ class DrawingBoard:
         Returns the path, or ``None`` (and says why in the window) if it could not be
         written.  ``digits classify`` reads the saved file as the window did.
         """
-        from PIL import Image
-
-        from digits.system.files import write_atomically
-
         if not self.ink.any():
-            self.status_text.set_text("nothing to save: the canvas is blank")
-            self.figure.canvas.draw_idle()
+            self.say("nothing to save: the canvas is blank")
             return None
-        number = 1
-        while (self.save_dir / f"drawing-{number}.png").exists():
-            number += 1
-        path = self.save_dir / f"drawing-{number}.png"
-        page = np.round(255 * (1 - self.ink)).astype(np.uint8)
-        buffer = io.BytesIO()
-        Image.fromarray(page, mode="L").save(buffer, format="PNG")
         try:
-            write_atomically(path, buffer.getvalue())
+            path = save_drawing(self.ink, self.save_dir)
         except (OSError, DigitsError) as error:
-            self.status_text.set_text(f"could not save: {error}")
-            self.figure.canvas.draw_idle()
+            self.say(f"could not save: {error}")
             return None
-        self.status_text.set_text(f"saved {path}")
-        self.figure.canvas.draw_idle()
+        self.say(f"saved {path}")
         return path
+
+
+class DrawingBoard(PenEvents, BoardActions, BoardView):
+    """The drawing window on a matplotlib ``figure``: canvas, prediction, bars, buttons.
+
+    ``ink`` is the canvas, a ``(CANVAS, CANVAS)`` array of ink strength in [0, 1]
+    (shown as dark ink on a white page); ``outputs`` are the network's ten outputs
+    for it (``None`` while the canvas is blank) and ``prediction`` the digit read.
+    The ``on_*`` methods (:class:`PenEvents`) are connected to the figure's canvas.
+    """
+
+    def __init__(self, figure, network, save_dir=Path("."), size=CANVAS,
+                 brush_radius=BRUSH_RADIUS):
+        self.figure = figure
+        self.network = network
+        self.save_dir = Path(save_dir)
+        self.brush_radius = float(brush_radius)
+        self.ink = np.zeros((size, size), dtype=np.float32)
+        self.outputs = None
+        self.network_input = np.zeros((28, 28), dtype=np.float32)
+        self.drawing = False
+        self.last_point = None      # (row, column) where the pen last touched, or None
+        self.lay_out(figure, self.ink, self.network_input)
+        self.clear_button.on_clicked(lambda event: self.clear())
+        self.save_button.on_clicked(lambda event: self.save())
+        self.connect(figure.canvas)
+        self.update_prediction()
+
+    def __repr__(self) -> str:
+        return (f"DrawingBoard({self.ink.shape[1]}x{self.ink.shape[0]} canvas, "
+                f"reads {self.prediction if self.prediction is not None else 'nothing yet'})")
+
+    @property
+    def prediction(self):
+        """The digit the network reads on the canvas, or ``None`` while it is blank."""
+        return None if self.outputs is None else int(self.outputs.argmax())
 
     def update_prediction(self):
         """Prepare the canvas as ``classify`` would, run the network, redraw the right side."""
         from digits.app.prepare import BlankPictureError, prepare
-        from digits.nn.ensemble import shares
 
         try:
             self.network_input = prepare(1 - self.ink)   # the page as it is shown and saved
@@ -192,59 +222,59 @@ class DrawingBoard:
         else:
             column = self.network_input.reshape(-1, 1).astype(self.network.dtype)
             self.outputs = self.network.feedforward(column)[:, 0]
-        self.canvas_image.set_data(self.ink)
-        self.input_image.set_data(self.network_input)
-        heights = np.zeros(10) if self.outputs is None else self.outputs
-        for digit, (bar, height) in enumerate(zip(self.bars, heights)):
-            bar.set_height(height)
-            bar.set_color("tab:blue" if digit == self.prediction else "0.7")
-        if self.outputs is None:
-            self.title.set_text("Draw a digit")
-        else:
-            confidence = shares(self.outputs.reshape(-1, 1))[self.prediction, 0]
-            self.title.set_text(f"The network reads {self.prediction} "
-                                f"(confidence {confidence:.0%})")
-        self.figure.canvas.draw_idle()
-
-    def _stroke_to(self, event):
-        point = (float(event.ydata), float(event.xdata))    # (row, column) on the canvas
-        self.paint(self.last_point or point, point)
-        self.last_point = point
-        self.update_prediction()
+        self.show(self.ink, self.network_input, self.outputs, self.prediction)
 
     def paint(self, start, end):
-        """Lay ink along the line from ``start`` to ``end`` (``(row, column)``) with the round brush.
+        """Lay ink along the line from ``start`` to ``end`` with the round brush (:func:`paint`)."""
+        paint(self.ink, start, end, self.brush_radius)
 
-        A pixel's ink is 1 within ``brush_radius - BRUSH_SOFTNESS`` of the line and fades
-        to 0 at ``brush_radius``; ink only ever gets darker, as with a marker.
-        """
-        radius = self.brush_radius
-        height, width = self.ink.shape
-        (row0, column0), (row1, column1) = start, end
-        top = max(int(np.floor(min(row0, row1) - radius)), 0)
-        bottom = min(int(np.ceil(max(row0, row1) + radius)) + 1, height)
-        left = max(int(np.floor(min(column0, column1) - radius)), 0)
-        right = min(int(np.ceil(max(column0, column1) + radius)) + 1, width)
-        if top >= bottom or left >= right:
-            return
-        rows, columns = np.mgrid[top:bottom, left:right].astype(np.float32)
-        # Distance from each pixel to the segment: project onto it, clamp to its ends.
-        d_row, d_column = row1 - row0, column1 - column0
-        length_squared = d_row * d_row + d_column * d_column
-        if length_squared > 0:
-            t = ((rows - row0) * d_row + (columns - column0) * d_column) / length_squared
-            t = np.clip(t, 0, 1)
-        else:
-            t = 0.0
-        distance = np.hypot(rows - (row0 + t * d_row), columns - (column0 + t * d_column))
-        stroke = np.clip((radius - distance) / BRUSH_SOFTNESS, 0, 1)
-        window = self.ink[top:bottom, left:right]
-        np.maximum(window, stroke, out=window)
 
-    def _toolbar_busy(self) -> bool:
-        """True while the toolbar's pan or zoom tool is on (the mouse belongs to it)."""
-        toolbar = getattr(self.figure.canvas, "toolbar", None)
-        return bool(toolbar is not None and getattr(toolbar, "mode", ""))
+def save_drawing(ink: np.ndarray, save_dir: Path) -> Path:
+    """Write ``ink`` as dark ink on a white page to the first free ``drawing-N.png`` in
+    ``save_dir``; return its path."""
+    from PIL import Image
+
+    from digits.system.files import write_atomically
+
+    number = 1
+    while (save_dir / f"drawing-{number}.png").exists():
+        number += 1
+    path = save_dir / f"drawing-{number}.png"
+    page = np.round(255 * (1 - ink)).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(page, mode="L").save(buffer, format="PNG")
+    write_atomically(path, buffer.getvalue())
+    return path
+
+
+def paint(ink: np.ndarray, start, end, radius: float) -> None:
+    """Lay ink on ``ink`` along the line from ``start`` to ``end`` (``(row, column)``)
+    with a round brush of ``radius``.
+
+    A pixel's ink is 1 within ``radius - BRUSH_SOFTNESS`` of the line and fades to 0 at
+    ``radius``; ink only ever gets darker, as with a marker.
+    """
+    height, width = ink.shape
+    (row0, column0), (row1, column1) = start, end
+    top = max(int(np.floor(min(row0, row1) - radius)), 0)
+    bottom = min(int(np.ceil(max(row0, row1) + radius)) + 1, height)
+    left = max(int(np.floor(min(column0, column1) - radius)), 0)
+    right = min(int(np.ceil(max(column0, column1) + radius)) + 1, width)
+    if top >= bottom or left >= right:
+        return
+    rows, columns = np.mgrid[top:bottom, left:right].astype(np.float32)
+    # Distance from each pixel to the segment: project onto it, clamp to its ends.
+    d_row, d_column = row1 - row0, column1 - column0
+    length_squared = d_row * d_row + d_column * d_column
+    if length_squared > 0:
+        t = ((rows - row0) * d_row + (columns - column0) * d_column) / length_squared
+        t = np.clip(t, 0, 1)
+    else:
+        t = 0.0
+    distance = np.hypot(rows - (row0 + t * d_row), columns - (column0 + t * d_column))
+    stroke = np.clip((radius - distance) / BRUSH_SOFTNESS, 0, 1)
+    window = ink[top:bottom, left:right]
+    np.maximum(window, stroke, out=window)
 
 
 def configure(parser):
