@@ -29,6 +29,8 @@ from pathlib import Path
 
 from digits.app.cli import ArgumentParser, HelpFormatter, exit_status
 from digits.app.mnist_flags import add_data_arguments
+from digits.app.terminal import notice
+from digits.replication import cluster
 from digits.replication.plan import chosen_experiments, run_experiments
 from digits.replication.report import redraw
 from digits.replication.results import GIT_RESULTS, REPOSITORY
@@ -59,6 +61,7 @@ def build_parser():
                         help="where the PNG figures go (default docs/replication/, or results/quick/figures/)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     add_chapter6_arguments(parser)
+    cluster.add_cluster_arguments(parser)
     return parser
 
 
@@ -108,6 +111,7 @@ def check_arguments(args):
                          "make no sense with it")
     if args.seeds:
         check_seeds(args)
+    cluster.check_cluster_arguments(args)
 
 
 def check_seeds(args):
@@ -139,6 +143,7 @@ def replicate(args, pool=None) -> int:
     check_arguments(args)
     status = 0
     if not args.report_only:
-        status = run_experiments(args, pool)
+        with cluster.scheduler_pool(args, pool, say=None if args.quiet else notice) as pool:
+            status = run_experiments(args, pool)
     redraw(args)
     return status

@@ -199,12 +199,17 @@ def announce(plan, tasks, store, args):
     # Every run uses one core (training keeps the matrix library on one thread); chapter 6's
     # long runs side by side slow each other down (chapter6.SHARING_SLOWDOWN).
     chapter6_runs = any(EXPERIMENTS[name].in_chapter6_target for name in plan)
-    workers = max(1, min(args.jobs, os.cpu_count() or 1, len(tasks)))
+    # On a Dask cluster (--scheduler), --jobs is the cluster's worker threads, not this machine's cores.
+    on_cluster = bool(getattr(args, "scheduler", None))
+    cores = args.jobs if on_cluster else os.cpu_count() or 1
+    workers = max(1, min(args.jobs, cores, len(tasks)))
     if chapter6_runs and workers > 1:
         total, longest = total * chapter6.SHARING_SLOWDOWN, longest * chapter6.SHARING_SLOWDOWN
+    where = ("on the cluster (each core as fast as one of an idle 2-core machine's)" if on_cluster
+             else "on an idle 2-core machine (more on a busy one)")
     notice(f"Will run {plural(len(tasks), 'run')} of {plural(len(plan), 'experiment')}, about "
            f"{chapter6.duration(max(total / workers, longest))} with {plural(args.jobs, 'worker')} "
-           f"on an idle 2-core machine (more on a busy one):")
+           f"{where}:")
     notice("\n".join(lines))
     if chapter6_runs:
         notice(f"Chapter 6 keeps a checkpoint of each run after every epoch in {store.folder}: "
