@@ -109,7 +109,24 @@ def draw(page, strokes, pointer="mouse"):
 
 
 def tap_cell(page, canvas, index, pointer="mouse"):
-    """Click (or tap) the middle of cell ``index`` of a layer's grid of neurons."""
+    """Click (or tap) the middle of cell ``index`` of a layer's grid of neurons.
+
+    ``canvas`` is the grid, or the id of its layer's block: the grid is then found
+    afresh, again if a late answer to the drawing redraws it meanwhile.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for attempt in range(3):
+        grid = canvas if not isinstance(canvas, str) else \
+            element(page, canvas).find_element("css selector", "canvas.cells")
+        try:
+            return _tap(page, grid, index, pointer)
+        except StaleElementReferenceException:
+            if attempt == 2 or not isinstance(canvas, str):
+                raise
+
+
+def _tap(page, canvas, index, pointer):
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
     from selenium.webdriver.common.actions.pointer_input import PointerInput
 
@@ -155,7 +172,7 @@ def test_drawing_shows_every_layer_with_its_activation_and_size(page):
 
 def test_clicking_a_hidden_neuron_shows_its_z_and_a(page, served):
     drawn_and_read(page)
-    tap_cell(page, element(page, "layer-0").find_element("css selector", "canvas.cells"), 4)
+    tap_cell(page, "layer-0", 4)
     wait_for(page, lambda: element(page, "neuron-title").text.startswith("Layer 1, neuron 4 "))
     expected = post(served.port, "/api/neuron?layer=0&neuron=4", drawn_png(page))[1]
     assert number(element(page, "neuron-z").text) == pytest.approx(expected["z"], abs=1e-4)
@@ -262,9 +279,8 @@ def test_at_a_phones_width_nothing_overflows_and_targets_are_touch_sized(phone, 
 def test_at_a_phones_width_a_tap_shows_a_neuron(phone, served):
     page = open_page(phone, served)
     drawn_and_read(page, "touch")
-    grid = element(page, "layer-0").find_element("css selector", "canvas.cells")
-    page.execute_script("arguments[0].scrollIntoView({block: 'center'})", grid)
-    tap_cell(page, grid, 9, "touch")
+    page.execute_script("document.getElementById('layer-0').scrollIntoView({block: 'center'})")
+    tap_cell(page, "layer-0", 9, "touch")
     wait_for(page, lambda: element(page, "neuron-title").text.startswith("Layer 1, neuron 9 "))
     assert np.isfinite(number(element(page, "neuron-z").text))
 
