@@ -308,7 +308,8 @@ def test_the_page_loads_nothing_from_elsewhere(server):
         request(server.port, "GET", path)[2].decode()
         for path in ("/", "/app.js", "/style.css", "/inside.js", "/inside.css"))
     assert set(re.findall(r'(?:src|href)="([^"]*)"', html)) == {"data:,", "style.css", "app.js",
-                                                                "inside.css", "inside.js"}
+                                                                "inside.css", "inside.js",
+                                                                "universality.html"}
     assert set(re.findall(r'fetch\("([^"]*)"', script)) == {"api/classify", "api/model"}
     for text in (html, script, style, inside_script, inside_style):
         assert not re.search(r"https?:|@import|url\(|@font-face", text, re.IGNORECASE)
