@@ -241,3 +241,15 @@ def test_without_a_model_outside_the_repository_the_hint_works_there(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert "python -m digits train" in result.stderr
     assert "make train" not in result.stderr
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_the_network_is_refused(tmp_path, a_checkpoint):
+    """Consistent within the file, but not the shapes of the network being resumed."""
+    meta, arrays = a_checkpoint
+    arrays = dict(arrays)
+    for group in ("parameters", "velocities", "best"):
+        arrays[f"{group}_weights_0"] = np.zeros((7, 784))
+        arrays[f"{group}_biases_0"] = np.zeros((7, 1))
+    path = written_with(tmp_path / "run.npz", meta, arrays)
+    with pytest.raises(checkpoint.CheckpointError, match="parameters_weights_0 has shape"):
+        checkpoint.load(path, SETTINGS, network=Network([784, 6, 10], seed=3))

@@ -70,13 +70,14 @@ class CheckpointWriter(Callback):
             save(self.path, run.state(), self.settings)
 
 
-def load(path, settings: dict) -> TrainingState | None:
+def load(path, settings: dict, network=None) -> TrainingState | None:
     """The state saved at ``path`` for a run of these ``settings``; None if there is none.
 
     Raises :class:`CheckpointError` in one line for something that is not a file (a
     folder, a named pipe), a file that is not a digits checkpoint, one of other settings,
     a field that breaks :data:`FIELD_RULES`, or arrays that are missing, not finite
-    floating-point numbers, or of shapes that disagree with each other.
+    floating-point numbers, or of shapes that disagree with each other or, given the
+    ``network`` to resume, with its layers' weights and biases.
     """
     path = Path(path)
     if not path.exists():
@@ -91,6 +92,8 @@ def load(path, settings: dict) -> TrainingState | None:
                               f"or choose another --checkpoint to start afresh")
     _check_fields(name, meta)
     groups = {group: _pairs(name, arrays, meta, group) for group in ("parameters", "velocities", "best")}
+    if network is not None:
+        _check_fits(name, groups["parameters"], network)
     try:
         history = History.from_dict(meta["history"])
     except Exception as error:        # a history of the wrong shape, whatever it trips on
@@ -190,3 +193,17 @@ def _pairs(name, arrays, meta, group):
             pair.append(array)
         pairs.append(tuple(pair))
     return pairs
+
+
+def _check_fits(name, parameters, network) -> None:
+    """Refuse parameters that are not the shapes of ``network``'s layers."""
+    layers = network.layers
+    if len(parameters) != len(layers):
+        raise CheckpointError(f"cannot resume from {name}: it holds {len(parameters)} layers, "
+                              f"the network {len(layers)}")
+    for i, (layer, (weights, biases)) in enumerate(zip(layers, parameters)):
+        for kind, array, wanted in (("weights", weights, layer.weights.shape),
+                                    ("biases", biases, layer.biases.shape)):
+            if array.shape != wanted:
+                raise CheckpointError(f"cannot resume from {name}: parameters_{kind}_{i} has "
+                                      f"shape {array.shape}, the network's layer {wanted}")

@@ -239,7 +239,7 @@ def run(args) -> int:
                if chapter6 else f"accuracy on the {len(evaluation)} {evaluation_name} images")
     show(f"Training {describe(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
          f"{len(training)} {'expanded ' if args.expand else ''}images; {watched}")
-    resume = resume_from_checkpoint(args)
+    resume = resume_from_checkpoint(args, network)
     watching = watch_for(args, network, describe(args, network), test if chapter6 else evaluation,
                          evaluation_name, chapter6, len(training))
     ctrl_c = CtrlCStops()
@@ -299,12 +299,12 @@ def watchers(args, network, chapter6, evaluation_name, ctrl_c) -> list:
     return callbacks
 
 
-def resume_from_checkpoint(args):
+def resume_from_checkpoint(args, network):
     """The checkpoint's state to go on from, if ``--checkpoint`` names one of this run."""
     if args.checkpoint is None:
         return None
     from digits.store import checkpoint as checkpoints
-    resume = checkpoints.load(args.checkpoint, run_settings(args))
+    resume = checkpoints.load(args.checkpoint, run_settings(args), network=network)
     if resume is not None:
         show(f"Going on from {args.checkpoint}: {resume.epoch} of {args.epochs} epochs done")
     return resume
