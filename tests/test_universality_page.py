@@ -23,7 +23,6 @@ from digits.app.server import DigitsServer
 from digits.nn import universality
 
 
-
 @pytest.fixture(scope="module")
 def server(trained_network_file):
     serving = DigitsServer(load_models([trained_network_file]), "127.0.0.1", 0)
