@@ -28,7 +28,7 @@
     "cross-entropy": "C = −Σ_j [y_j ln a^L_j + (1 − y_j) ln(1 − a^L_j)]   (chapter 3, eq. 63)",
     "log-likelihood": "C = −ln a^L_y   (chapter 3, eq. 80)",
   };
-  const KINDS = { fully_connected: "fully connected", softmax: "softmax", conv_pool: "convolution + 2x2 pooling" };
+  const KINDS = { fully_connected: "fully connected", softmax: "fully connected", conv_pool: "convolution + 2x2 pooling" };
 
   const state = {
     body: null,          // the latest drawing (a PNG blob, or the chosen file)
