@@ -246,3 +246,39 @@ def test_the_page_fits_the_screen(page):
     scrolled = page.execute_script("return document.documentElement.scrollWidth")
     assert scrolled <= width
     assert element(page, "plot").size["width"] <= width
+
+
+def test_dragging_the_bumps_slider_adds_bumps(page):
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    open_page(page)
+    element(page, "from-f").click()
+    before = deviation(page)
+    slider = element(page, "bumps")
+    width = slider.size["width"]
+    thumb = round(-width / 2 + (5 - 1) / 39 * width)          # the thumb at 5 of 1 to 40
+    actions = ActionBuilder(page, mouse=PointerInput(page.pointer, page.pointer), duration=30)
+    actions.pointer_action.move_to(slider, thumb, 0).pointer_down()
+    for step in range(1, 6):
+        actions.pointer_action.move_to(slider, thumb + step * round(width / 12), 0)
+    actions.pointer_action.pointer_up()
+    actions.perform()
+    wait_for(page, lambda: int(element(page, "bumps-value").text) > 15)
+    bumps = int(element(page, "bumps-value").text)
+    assert element(page, "steps").get_attribute("data-neurons") == str(2 * bumps)
+    element(page, "from-f").click()
+    expected = universality.average_deviation(universality.construct(bumps))
+    wait_for(page, lambda: abs(deviation(page) - expected) < 1e-9)
+    assert deviation(page) < before
+
+
+def test_smoother_steps_give_the_libraries_deviation_too(page):
+    open_page(page)
+    set_bumps(page, 5)
+    element(page, "from-f").click()
+    page.execute_script("const input = document.getElementById('weight'); input.value = 2;"
+                        "input.dispatchEvent(new Event('input'));")
+    wait_for(page, lambda: element(page, "weight-value").text == "100")
+    expected = universality.average_deviation(universality.construct(5, w=100))
+    wait_for(page, lambda: abs(deviation(page) - expected) < 1e-9)
