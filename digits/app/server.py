@@ -11,6 +11,9 @@ The page (``digits/app/web/``: plain HTML, CSS and JavaScript) sends what is dra
     or a blank one, gets 400 and ``{"error"}`` with the line ``classify`` prints.
 ``GET /api/model``
     What is loaded: each model's name, a one-line description and its metadata.
+``POST /api/inside``, ``/api/neuron``, ``/api/backprop``, ``/api/saliency``, ``/api/step``, ``/api/reset``
+    The view inside the network (:mod:`digits.app.inside`), on the body and limits of
+    ``/api/classify``.
 
 Pictures go through :func:`digits.app.prepare.prepare_bytes`, the very code ``classify``
 runs, so a drawing reads the same on the page as saved and classified.  The server is a
