@@ -253,3 +253,15 @@ def test_a_checkpoint_whose_weights_do_not_fit_the_network_is_refused(tmp_path, 
     path = written_with(tmp_path / "run.npz", meta, arrays)
     with pytest.raises(checkpoint.CheckpointError, match="parameters_weights_0 has shape"):
         checkpoint.load(path, SETTINGS, network=Network([784, 6, 10], seed=3))
+
+
+def test_any_error_naming_a_path_with_a_newline_stays_on_one_line(tmp_path):
+    """Not only the model's messages: a data folder's too (every error passes one door)."""
+    folder = tmp_path / "data\nfolder"
+    result = subprocess.run([sys.executable, "-m", "digits", "train", "--epochs", "1",
+                             "--no-download", "--data", str(folder), "--model",
+                             str(tmp_path / "net.npz")], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "data\\nfolder" in result.stderr

@@ -75,13 +75,15 @@ def exit_status(action, name, interrupted="interrupted") -> int:
     nonsense arguments, 1 for other problems, 130 for Ctrl-C (which prints ``NAME:
     interrupted``, or the ``interrupted`` text given).  Scripts use it too.
     """
+    from digits.app.http import printable      # a file name's newline stays on the line
+
     try:
         return action()
     except UsageError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {printable(str(error))}", file=sys.stderr)
         return 2
     except DigitsError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(f"{name}: error: {printable(str(error))}", file=sys.stderr)
         return 1
     except MemoryError as error:    # e.g. --sizes 784 100000000 10
         reason = str(error).split(" for an array")[0] or "MemoryError"
