@@ -389,7 +389,7 @@
         `z = ${fixed(conv ? answer.pooled : answer.sum)} + (${fixed(answer.bias)}) = `,
         make("strong", { id: "neuron-z", textContent: fixed(answer.z) })),
       make("p", { className: "caption", textContent: `The largest of its ${answer.inputs} products w_j a_j` +
-        (conv ? " (the winning window's):" : ":") }),
+        (conv ? (answer.pooling === "max" ? " (the winning window's):" : " (the first window's):") : ":") }),
       make("ol", { className: "products" }, ...answer.largest.map((term) => make("li", {
         textContent: `${inputName(term.input, answer)}: ${fixed(term.weight)} × ${fixed(term.activation)} = ${fixed(term.product)}` }))),
       make("p", { className: "equation", textContent: `a = ${EQUATIONS[answer.activation]}` }),
