@@ -77,8 +77,10 @@ replicate: data
 # Chapter 6's networks (minutes to hours each, about 12 hours of runs in all), a run on
 # each core; every run keeps a checkpoint after each epoch in results/ch6/
 # and goes on from it, and each finished run is saved in replication/ (kept in git).
+# With SCHEDULER=tcp://HOST:8786 the runs go to that Dask cluster's workers instead, with
+# CHECKPOINTS=PATH the folder they share (docs/cluster.md; needs pip install -e '.[cluster]').
 replicate-ch6: data
-	$(PY) scripts/replicate.py --chapter6
+	$(PY) scripts/replicate.py --chapter6 $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(CHECKPOINTS),--checkpoints $(CHECKPOINTS))
 
 # Seconds per epoch beside the book's per-example loop, evaluation, loading, memory;
 # prints a table and writes results/bench.json (scripts/bench.py --help).  With

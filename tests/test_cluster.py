@@ -239,3 +239,22 @@ def test_this_machines_environment_names_what_decides_the_last_bits():
     found = cluster.environment()
     assert set(found) == {"Python", "numpy", "BLAS", "digits", "dask"}
     assert found["numpy"] == np.__version__ and len(found["digits"]) == 12
+
+
+def test_make_replicate_ch6_passes_the_scheduler_and_the_shared_folder_on():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    repository = Path(__file__).resolve().parent.parent
+
+    def command(*variables):
+        shown = subprocess.run(["make", "-n", "replicate-ch6", *variables], cwd=repository,
+                               capture_output=True, text=True, check=True).stdout
+        return [line for line in shown.splitlines() if "scripts/replicate.py" in line][-1]
+
+    assert command("SCHEDULER=tcp://10.0.0.1:8786", "CHECKPOINTS=/mnt/ch6").endswith(
+        "--chapter6 --scheduler tcp://10.0.0.1:8786 --checkpoints /mnt/ch6")
+    assert "--scheduler" not in command() and "--checkpoints" not in command()
