@@ -133,7 +133,9 @@ def test_a_request_without_a_host_is_refused(served):
     ({"Origin": "http://evil.example"}, 403),
     ({"Origin": "http://127.0.0.1.evil.example:{port}"}, 403),
     ({"Origin": "null"}, 403),
-    ({"Origin": "https://127.0.0.1:{port}"}, 403),
+    ({"Origin": "ftp://127.0.0.1:{port}"}, 403),
+    ({"Origin": "http://127.0.0.1:1"}, 403),                     # another port is another site
+    ({"Origin": "https://127.0.0.1:{port}"}, 200),               # this page behind a TLS proxy
     ({"Sec-Fetch-Site": "cross-site"}, 403),
     ({"Origin": "http://127.0.0.1:{port}"}, 200),
     ({"Origin": "http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}, 200),

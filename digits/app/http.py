@@ -423,7 +423,8 @@ def check_origin(handler) -> None:
         return                       # not sent by a browser's page (curl, a script)
     parts = urlsplit(origin.strip())
     try:
-        same = (parts.scheme == "http" and parts.netloc.lower()
+        # https: this server's page behind a reverse proxy that speaks TLS (--allow-host)
+        same = (parts.scheme in ("http", "https") and parts.netloc.lower()
                 == handler.headers.get("Host", "").strip().lower())
     except ValueError:
         same = False
