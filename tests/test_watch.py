@@ -359,3 +359,14 @@ def test_a_chapter_6_network_is_watched_with_its_filters_and_validation(mnist):
     assert served["speed"]["layers"] == ["hidden layer 1 (6 filters)", "hidden layer 2 (30)",
                                          "output layer (10)"]
     assert sum(map(sum, served["confusion"]["matrix"])) == 500
+
+
+def test_a_port_already_taken_is_one_line_before_any_training():
+    from digits.app.http import ServeError
+
+    first = watch_server(WatchState(SETTINGS)).start()
+    try:
+        with pytest.raises(ServeError, match=rf"port {first.port}: .*choose another --port"):
+            watch_server(WatchState(SETTINGS), port=first.port)
+    finally:
+        first.stop()

@@ -36,23 +36,17 @@ The comparison page's API is ``GET /api/runs`` (see :mod:`digits.app.compare`).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
-from digits.app.http import PageHandler, PageServer, Refusal
-from digits.system.errors import DigitsError
+from digits.app.http import PageHandler, PageServer, Refusal, ServeError
 
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8"}
 WATCH_PAGE = ("watch.html", "chart.js", "watch.js", "watch.css")
 COMPARE_PAGE = ("compare.html", "chart.js", "compare.js", "watch.css")
 MAX_STOP_BODY = 1000          # bytes: Stop needs no body; anything larger is not the page
-
-
-class WatchServerError(DigitsError):
-    """The page cannot be served: the address or port cannot be had, a file is missing."""
 
 
 def read_page(names) -> dict:
@@ -63,7 +57,7 @@ def read_page(names) -> dict:
         try:
             content = (folder / name).read_bytes()
         except OSError as error:
-            raise WatchServerError(f"the page's file {name} is missing from the digits package "
+            raise ServeError(f"the page's file {name} is missing from the digits package "
                                    f"({error.strerror or error}); reinstall it") from None
         page[f"/{name}"] = (content, TYPES[name[name.rindex("."):]])
     page["/"] = page[f"/{names[0]}"]
@@ -81,14 +75,7 @@ class PageThreadServer(PageServer):
         self.page = read_page(files)
         self.routes, self.actions = routes, actions or {}
         self._thread = None
-        try:
-            super().__init__((host, port), PageThreadHandler, log=log)
-        except (socket.gaierror, UnicodeError) as error:
-            raise WatchServerError(f"cannot serve the page on {host}: no such address "
-                                   f"({getattr(error, 'strerror', None) or error})") from None
-        except OSError as error:
-            raise WatchServerError(f"cannot serve the page on {host} port {port}: "
-                                   f"{error.strerror or error}; choose another --port") from None
+        super().__init__((host, port), PageThreadHandler, log=log)    # ServeError, in one line
 
     def start(self) -> "PageThreadServer":
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.25},
