@@ -395,7 +395,7 @@ def test_a_copy_longer_than_mnists_file_is_stopped_at_the_first_byte_past_its_si
         fetch(tmp_path, [mirror_server.url("long")])
     assert str(raised.value).endswith(
         f"{mirror_server.url('long')}: decompresses to more than the 47,040,016 bytes of "
-        f"MNIST's file (stopped at the first byte past them)")
+        f"MNIST's file (stopped at the first byte past them). {HOW_TO_MIRROR}")
     assert list(CountingFile.written) == ["train-images-idx3-ubyte"]
     assert CountingFile.written["train-images-idx3-ubyte"] <= 47_040_016     # never past it
     assert os.listdir(tmp_path) == []
@@ -406,7 +406,7 @@ def test_a_mirror_announcing_more_than_a_gzip_of_mnist_can_take_is_not_read(mirr
         fetch(tmp_path, [mirror_server.url("bloated")])
     assert str(raised.value).endswith(
         f"{mirror_server.url('bloated')}: announces 3,000,000,000 bytes, more than a gzip of "
-        f"MNIST's 47,040,016 can take (47,109,160)")
+        f"MNIST's 47,040,016 can take (47,109,160). {HOW_TO_MIRROR}")
 
 
 def test_a_small_gzip_that_expands_enormously_is_decompressed_a_piece_at_a_time():
