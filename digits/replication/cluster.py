@@ -41,6 +41,8 @@ INSTALL = "pip install -e '.[cluster]'"
 RETRIES = 2
 #: seconds to wait for the scheduler to answer
 CONNECT_TIMEOUT = 10
+#: a run on a worker asks whether it should stop at most this often (seconds)
+STOP_CHECK_SECONDS = 1.0
 
 
 def distributed_module():
@@ -161,6 +163,7 @@ class Channel:
     two names; each process makes its own Queue and Event from them."""
 
     _objects: dict = {}
+    _checked: dict = {}         # when each stop Event was last asked about, in this process
 
     def __init__(self, queue, stop):
         self.queue, self.stop = queue, stop
@@ -184,10 +187,13 @@ class Channel:
         return Channel._objects[key]
 
     def put(self, message):
-        """Send ``message`` to the asking machine; raise :class:`RunStopped` if it has gone."""
+        """Send ``message`` to the asking machine; raise :class:`RunStopped` if it has
+        stopped (asked the scheduler at most every STOP_CHECK_SECONDS)."""
         queue, stop = self.objects()
-        if stop.is_set():
-            raise RunStopped("the replication that asked for this run has stopped")
+        if time.monotonic() - Channel._checked.get(self.stop, -STOP_CHECK_SECONDS) >= STOP_CHECK_SECONDS:
+            Channel._checked[self.stop] = time.monotonic()
+            if stop.is_set():
+                raise RunStopped("the replication that asked for this run has stopped")
         queue.put(message)
 
 
