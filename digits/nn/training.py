@@ -454,15 +454,18 @@ def _train_epoch(run, shuffled, workspaces, per_batch):
     run.last_eta = rule.eta                 # (the schedule changes eta between epochs only)
     # One thread for the matrix library: see digits.system.threads.
     with blas_threads(1):
-        for run.batch, k in enumerate(range(0, run.n_training, m), start=1):
+        for batch, k in enumerate(range(0, run.n_training, m), start=1):
             x, y = shuffled.mini_batch(order, k)                 # (n_in, m), (n_out, m)
-            run.last_workspaces = workspaces[x.shape[1]]
-            train_step(network, run.last_workspaces, x, y, rule, network.rng)
-            for callback, every in per_batch:
-                if run.batch % every == 0:
-                    callback.on_batch_end(run)
+            ws = workspaces[x.shape[1]]
+            train_step(network, ws, x, y, rule, network.rng)
+            if per_batch:
+                run.batch, run.last_workspaces = batch, ws
+                for callback, every in per_batch:
+                    if batch % every == 0:
+                        callback.on_batch_end(run)
             if run.stopped:
                 break
+    run.batch, run.last_workspaces = batch, ws
 
 
 def _start(network, training_data, settings, monitoring, resume):
