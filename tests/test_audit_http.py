@@ -52,23 +52,26 @@ def served(tmp_path_factory, trained_network_file):
     process.stop()
 
 
-def drip(connection, data: bytes, every: float, seconds: float) -> float:
+def drip(connection, data: bytes, every: float, seconds: float) -> tuple[float, bytes]:
     """Send ``data`` a byte at a time, one every ``every`` seconds, until the server closes
-    the connection or ``seconds`` pass; the time it took."""
+    the connection or ``seconds`` pass; the time it took and what the server answered."""
     start = time.monotonic()
     connection.settimeout(every)
+    received = b""
     for byte in data:
         if time.monotonic() - start > seconds:
             break
         try:
             connection.sendall(bytes([byte]))
-            if connection.recv(65536) == b"":
+            chunk = connection.recv(65536)
+            received += chunk
+            if chunk == b"":
                 break
         except socket.timeout:
             continue
         except OSError:
             break
-    return time.monotonic() - start
+    return time.monotonic() - start, received
 
 
 # -- 4. slow clients -----------------------------------------------------------------------
@@ -82,8 +85,11 @@ def test_a_client_dripping_bytes_is_cut_off_at_the_requests_deadline(started, st
     with socket.create_connection(("127.0.0.1", server.port)) as connection:
         connection.sendall(sent_at_once)
         # each byte comes well within the 0.5 s a read may wait, the whole never ends
-        took = drip(connection, (head if stage != "body" else b"") + b"x" * 1000, 0.2, 8)
+        took, answer = drip(connection, head[len(sent_at_once):] + b"x" * 1000, 0.2, 8)
     assert took < 4, f"the connection was held for {took:.1f} s"
+    if stage != "request line":        # a request begun is answered; an idle line is closed
+        assert status_of(answer) == 408, answer[:200]
+        assert b"not sent within 1.5 seconds" in answer
 
 
 def test_slow_clients_from_one_address_leave_room_for_others(started, pictures):  # noqa: F811

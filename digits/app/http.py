@@ -356,18 +356,24 @@ class PageHandler(BodyReading):
 
     def handle_one_request(self):
         self.deadline = time.monotonic() + self.server.request_deadline
+        super().handle_one_request()   # a time-out before the request line: closed unanswered
+
+    def too_slow(self):
+        """Answer 408 to a request that missed its deadline, and close the connection."""
+        self.close_connection = True
         try:
-            super().handle_one_request()
-        except TimeoutError:
-            self.close_connection = True
-            self.connection.settimeout(min(1.0, self.server.socket_timeout))
-            if self.command is not None and not self.wfile.closed:
-                self.send_problem(408, f"the request was not sent within "
-                                       f"{self.server.request_deadline:g} seconds")
+            self.send_problem(408, f"the request was not sent within "
+                                   f"{self.server.request_deadline:g} seconds", Connection="close")
+        except OSError:
+            pass                      # the client is gone as well
 
     def parse_request(self):
         self.started, self.note = time.perf_counter(), ""
-        if not super().parse_request():
+        try:
+            if not super().parse_request():
+                return False
+        except TimeoutError:          # the headers came too slowly
+            self.too_slow()
             return False
         try:
             check_host(self)
@@ -391,6 +397,8 @@ class PageHandler(BodyReading):
             answer(urlsplit(self.path).path)
         except Refusal as refusal:
             self.send_problem(refusal.status, str(refusal), **refusal.headers)
+        except TimeoutError:          # the body came too slowly
+            self.too_slow()
 
     def get(self, path):
         raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")
