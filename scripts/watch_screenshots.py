@@ -144,6 +144,7 @@ def main() -> int:
                         help="saved models for the comparison page's picture (none: no picture)")
     add_data_arguments(parser)
     args = parser.parse_args()
+    args.output.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="watch-shots-"))
     watch_shots(args, args.output, work)
     if args.compare:
