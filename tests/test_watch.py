@@ -370,3 +370,26 @@ def test_a_port_already_taken_is_one_line_before_any_training():
             watch_server(WatchState(SETTINGS), port=first.port)
     finally:
         first.stop()
+
+
+def test_a_run_going_on_from_a_checkpoint_shows_its_earlier_epochs_at_once(mnist):
+    from digits.nn.callbacks import Callback
+
+    training, _, test = mnist
+    network = Network([784, 30, 10], seed=5)
+
+    class Keep(Callback):
+        def on_epoch_end(self, run):
+            self.saved = run.state()
+
+    class SeenAtStart(Callback):
+        def on_train_begin(self, run):
+            self.history = json.loads(state.encoded())["history"]
+
+    keep, seen = Keep(), SeenAtStart()
+    network.SGD(training[:2000], 1, 10, 3.0, test_data=test[:500], callbacks=[keep])
+    state = WatchState(SETTINGS, test[:500], "test")
+    network.SGD(training[:2000], 2, 10, 3.0, test_data=test[:500], resume=keep.saved,
+                callbacks=[WatchCallback(state), seen])
+    assert seen.history["evaluation_accuracy"] == keep.saved.history.evaluation_accuracy
+    assert len(seen.history["seconds"]) == 1

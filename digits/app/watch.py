@@ -398,6 +398,8 @@ class WatchCallback(Callback):
 
     def on_train_begin(self, run):
         self.state.training(run.request_stop, layer_names(run.network))
+        if run.history.epochs:                     # a run going on from a checkpoint
+            self.state.update(history=_history_dict(run.history))
         self._send_pictures(run, position=float(run.epoch or 0))
 
     def on_epoch_begin(self, run):
