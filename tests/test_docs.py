@@ -4,7 +4,8 @@ Every relative link and picture leads to a file (and an ``#anchor`` to a heading
 it); every ``make X`` they name is a target of the Makefile, every
 ``python -m digits CMD`` a command that ``python -m digits --help`` lists, and every
 file of the repository they name in code (``digits/nn/layers.py``) is there.  The
-README stays a front door, under 12,500 characters, and leads to every page.
+README stays a front door, under 12,500 characters, that names every make target and
+command and leads to every page.
 """
 
 from __future__ import annotations
@@ -154,6 +155,18 @@ def test_every_page_under_docs_is_reached_from_the_readme():
 def test_every_make_target_named_is_a_target_of_the_makefile(page):
     unknown = make_targets_named(page.read_text(encoding="utf-8")) - makefile_targets(ROOT / "Makefile")
     assert unknown == set(), f"make targets that the Makefile does not have: {sorted(unknown)}"
+
+
+def test_the_readme_names_every_target_of_the_makefile():
+    internal = {"venv"}             # made on the way by every other target
+    unnamed = makefile_targets(ROOT / "Makefile") - internal - make_targets_named(
+        (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert unnamed == set(), f"README.md's table of make targets lacks {sorted(unnamed)}"
+
+
+def test_the_readme_names_every_command_of_digits():
+    unnamed = digits_commands() - commands_named((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert unnamed == set(), f"README.md's table of commands lacks {sorted(unnamed)}"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=IDS)
