@@ -7,9 +7,10 @@ it only copies a few small arrays and numbers and hands them on:
 1. ``on_train_begin``: the run's settings and seed, and the book's published accuracy
    for the same settings where the book has one (:func:`book_number`);
 2. ``on_batch_end`` (every :data:`EVERY_BATCHES` mini-batches): the learning speed of
-   every layer (chapter 5: the size of ∂C/∂b, from ``run.learning_speeds``), and, at
-   most every :data:`SAMPLE_SECONDS`, the progress inside the epoch (mini-batches
-   done, images per second, time left) and a copy of the first layer's weights;
+   every layer (chapter 5: the size of ∂C/∂b, from ``run.learning_speeds``), a point of
+   its curves at most every :data:`SPEED_SECONDS`, and, at most every
+   :data:`SAMPLE_SECONDS`, the progress inside the epoch (mini-batches done, images per
+   second, time left) and a copy of the first layer's weights;
 3. ``on_epoch_end``: the epoch's numbers from ``run.history`` and a copy of the
    network's weights;
 4. ``on_train_end``: that training is over, and why.
@@ -48,6 +49,7 @@ from digits.nn.callbacks import Callback
 
 EVERY_BATCHES = 25        # on_batch_end is called after every 25th mini-batch
 SAMPLE_SECONDS = 2.0      # progress and the weight pictures: at most this often within an epoch
+SPEED_SECONDS = 0.5       # a point of the learning-speed curves: at most this often
 SPEED_SAMPLES = 20        # learning speed: the mean of the last 20 samples
 MAX_SPEED_POINTS = 2000   # the learning-speed curve keeps its last 2,000 points
 MAX_PICTURES = 100        # the first 100 neurons of a larger first layer
@@ -394,7 +396,7 @@ class WatchCallback(Callback):
         self.sample_seconds = sample_seconds
         self.worker = Worker(report=lambda line: state.update(message=line))
         self._speeds = deque(maxlen=SPEED_SAMPLES)
-        self._epoch_started = self._last_sample = 0.0
+        self._epoch_started = self._last_sample = self._last_speed = 0.0
 
     def on_train_begin(self, run):
         self.state.training(run.request_stop, layer_names(run.network))
@@ -403,29 +405,35 @@ class WatchCallback(Callback):
         self._send_pictures(run, position=float(run.epoch or 0))
 
     def on_epoch_begin(self, run):
-        self._epoch_started = self._last_sample = time.perf_counter()
+        self._epoch_started = self._last_sample = self._last_speed = time.perf_counter()
         self._speeds.clear()
         self.worker.open(True)
 
     def on_batch_end(self, run):
         self._speeds.append(run.learning_speeds())
         now = time.perf_counter()
-        if now - self._last_sample < self.sample_seconds:
-            return
-        self._last_sample = now
-        self._publish(run, now - self._epoch_started)
+        if now - self._last_speed >= self.sample_seconds * SPEED_SECONDS / SAMPLE_SECONDS:
+            self._last_speed = now
+            self._add_speed(run)
+        if now - self._last_sample >= self.sample_seconds:
+            self._last_sample = now
+            self._publish(run, now - self._epoch_started)
 
-    def _publish(self, run, elapsed):
-        """Progress, learning speed and the weight pictures, ``elapsed`` seconds into the epoch."""
-        position = run.epoch - 1 + max(run.batch, 1) / run.batches_per_epoch
-        self.state.update(progress=progress_of(run, elapsed))
+    def _add_speed(self, run):
+        """A point of the learning-speed curves: the mean of the last samples."""
         speeds = [s for s in self._speeds if s]
         if speeds:
+            position = run.epoch - 1 + max(run.batch, 1) / run.batches_per_epoch
             self.state.add_speed(position, np.mean(np.array(speeds), axis=0))
-        self._send_pictures(run, position)
+
+    def _publish(self, run, elapsed):
+        """Progress and the weight pictures, ``elapsed`` seconds into the epoch."""
+        self.state.update(progress=progress_of(run, elapsed))
+        self._send_pictures(run, run.epoch - 1 + max(run.batch, 1) / run.batches_per_epoch)
 
     def on_epoch_end(self, run):
         self.worker.open(False)
+        self._add_speed(run)
         self._publish(run, run.history.seconds[-1])
         self.state.update(history=_history_dict(run.history))
         if self.state.evaluation is not None:
