@@ -30,8 +30,8 @@ references.
 The first layer's pictures: a fully connected first layer's neuron j has 784 incoming
 weights ``weights[j]``, drawn as a 28x28 picture (the first :data:`MAX_PICTURES`
 neurons); a conv-pool first layer's filters are drawn as they are (5x5).  Each picture
-is scaled by its own largest |w|, so 0 is mid-grey, and sent as bytes 0-255 (128 for
-w = 0).
+is scaled by its own largest |w| and sent as bytes: 128 + 127 w / max|w|, so 128 is a
+weight of 0, 255 the largest positive one and 1 the most negative.
 """
 
 from __future__ import annotations

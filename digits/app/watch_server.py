@@ -21,7 +21,7 @@ The live page's API:
 ``GET /api/weights``
     The first layer's pictures: ``{"count", "height", "width", "scales", "pixels",
     "position"}``, ``pixels`` the base64 of count x height x width bytes (128 is a
-    weight of 0, 255 the picture's largest positive weight, 0 its most negative).
+    weight of 0, 255 the picture's largest positive weight, 1 its most negative).
 ``GET /api/cell?true=T&answer=A``
     The digits of one cell of the latest confusion matrix: ``{"true", "answer",
     "count", "shown", "epoch", "digits": [{"index", "answer", "confidence",
