@@ -10,8 +10,13 @@ with its routes::
                 return self.send_json(200, self.server.run_summary())
             raise Refusal(404, f"nothing here: {path}")
 
-        def post(self, path):                     # after the Origin check
-            body = self.read_body(max_bytes=1000)
+        def body_limit(self, path):               # what a POST may send, checked first
+            return (1000, "the request") if path == "/api/stop" else None
+
+        def post(self, path):                     # after the Host and Origin checks
+            if self.body_limit(path) is None:
+                raise Refusal(404, f"nothing here: {path}")
+            body = self.read_body(*self.body_limit(path))   # None: the client left
             ...
 
     server = WatchServer(("127.0.0.1", 0), WatchHandler, log=print)
@@ -315,6 +320,15 @@ class Answering(BaseHTTPRequestHandler):
 class BodyReading(Answering):
     """Reading a request's body whole, its announced length checked first."""
 
+    def too_slow(self):
+        """Answer 408 to a request that missed its deadline, and close the connection."""
+        self.close_connection = True
+        try:
+            self.send_problem(408, f"the request was not sent within "
+                                   f"{self.server.request_deadline:g} seconds", Connection="close")
+        except OSError:
+            pass                      # the client is gone as well
+
     def body_length(self, max_bytes: int, what="the body") -> int:
         """The announced body length, checked; raises :class:`Refusal` for a bad or large one."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -342,30 +356,9 @@ class BodyReading(Answering):
         return body
 
 
-class PageHandler(BodyReading):
-    """One connection's requests, checked; a page's subclass writes ``get(path)`` and
-    ``post(path)``, which answer with :meth:`send_json` / :meth:`send` or raise
-    :class:`Refusal`."""
-
-    deadline = float("inf")
-
-    def setup(self):
-        super().setup()
-        self.rfile.close()
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
-
-    def handle_one_request(self):
-        self.deadline = time.monotonic() + self.server.request_deadline
-        super().handle_one_request()   # a time-out before the request line: closed unanswered
-
-    def too_slow(self):
-        """Answer 408 to a request that missed its deadline, and close the connection."""
-        self.close_connection = True
-        try:
-            self.send_problem(408, f"the request was not sent within "
-                                   f"{self.server.request_deadline:g} seconds", Connection="close")
-        except OSError:
-            pass                      # the client is gone as well
+class CheckedRequests(BodyReading):
+    """The checks of every request before it is routed: the Host names this server, a
+    POST comes from no other site's page, an announced body is within its limit."""
 
     def parse_request(self):
         self.started, self.note = time.perf_counter(), ""
@@ -383,6 +376,40 @@ class PageHandler(BodyReading):
             self.send_problem(refusal.status, str(refusal), **refusal.headers)
             return False
         return True
+
+    def handle_expect_100(self):
+        # A client that asks before sending its body (curl does for large ones) hears
+        # about a refusal before it sends anything.
+        limit = self.body_limit(urlsplit(self.path).path)
+        if limit is not None:
+            try:
+                self.body_length(*limit)
+            except Refusal as refusal:
+                self.send_problem(refusal.status, str(refusal), **refusal.headers)
+                return False
+        return super().handle_expect_100()
+
+    def body_limit(self, path):
+        """``(max_bytes, what)`` for a path that takes a body (checked on ``Expect:
+        100-continue`` before the body is sent), None for one that takes none."""
+        return None
+
+
+class PageHandler(CheckedRequests):
+    """One connection's requests, checked; a page's subclass writes ``get(path)`` and
+    ``post(path)``, which answer with :meth:`send_json` / :meth:`send` or raise
+    :class:`Refusal`."""
+
+    deadline = float("inf")
+
+    def setup(self):
+        super().setup()
+        self.rfile.close()
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+
+    def handle_one_request(self):
+        self.deadline = time.monotonic() + self.server.request_deadline
+        super().handle_one_request()   # a time-out before the request line: closed unanswered
 
     def do_GET(self):
         self.route(self.get)

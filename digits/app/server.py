@@ -161,58 +161,55 @@ class Handler(PageHandler):
         else:
             raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")
 
+    def body_limit(self, path):
+        """``(bytes, what)`` a POST to ``path`` may send, or None for a path that takes none."""
+        if path == "/api/classify" or path in INSIDE_ROUTES:
+            return MAX_BODY, "the picture"
+        if path == universality.ROUTE:
+            return universality.MAX_BODY, "the request"
+        return None
+
     def post(self, path):
         if path in self.server.page or path == "/api/model":
             raise Refusal(405, f"{path} is only read (GET); POST pictures to /api/classify",
                           Allow="GET, HEAD")
-        if path in INSIDE_ROUTES:
-            body = self.read_body(MAX_BODY, "the picture")
-            if body is not None:
-                self.send_json(200, self.answer(body, self.server.inside.reader(path, self.path.partition("?")[2])))
+        if self.body_limit(path) is None:
+            raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")
+        body = self.read_body(*self.body_limit(path))
+        if body is None:
             return
         if path == universality.ROUTE:       # chapter 4's page: train a [1, 2N, 1] network
-            body = self.read_body(universality.MAX_BODY, "the request")
-            if body is not None:
-                with self.server.working_slots:
-                    self.send_json(200, universality.answer(body))
-            return
-        if path != "/api/classify":
-            raise Refusal(404, f"nothing here: {path[:MAX_LOGGED_PATH]}")
-        body = self.read_body(MAX_BODY, "the picture")
-        if body is not None:
+            with self.server.working_slots:
+                self.send_json(200, universality.answer(body))
+        elif path in INSIDE_ROUTES:          # another route's answer (digits.app.inside)
+            reader = self.server.inside.reader(path, self.path.partition("?")[2])
+            self.send_json(200, self.answer(body, reader))
+        else:
             self.send_json(200, self.answer(body))
 
     def answer(self, body: bytes, read=None) -> dict:
-        """The reading of the picture ``body``; its faults become a 400, 500 or 503."""
-        from digits.app.prepare import PictureError
-
+        """The reading of the picture ``body`` (or ``read(body, prepare_body)``); its faults
+        become a 400 or 500 (:func:`refusal_for`)."""
         with self.server.working_slots:
             try:
-                if read is not None:          # another route's answer (digits.app.inside)
+                if read is not None:
                     return read(body, prepare_body)
-                image = prepare_body(body)
-                result = classify(self.server.models, image)
-            except PictureError as error:
-                raise Refusal(400, str(error)) from None
-            except Refusal:
+                result = classify(self.server.models, prepare_body(body))
+            except (Refusal, ConnectionError, TimeoutError):
                 raise
-            except MemoryError:
-                raise Refusal(500, "the server has not enough memory for this picture now") from None
-            except (ConnectionError, TimeoutError):
-                raise
-            except Exception as error:        # a fault of ours: say so, and go on serving
-                raise Refusal(500, f"the server failed to read the picture "
-                                   f"({type(error).__name__}: {error})") from None
+            except Exception as error:
+                raise refusal_for(error) from None
         self.note = f"read {result['digit']} ({result['confidence']:.0%})"
         return result
 
-    def handle_expect_100(self):
-        # A client that asks before sending its body (curl does for large ones) hears
-        # about a refusal before it sends anything.
-        if self.path.split("?")[0] in ("/api/classify", *INSIDE_ROUTES):
-            try:
-                self.body_length(MAX_BODY, "the picture")
-            except Refusal as refusal:
-                self.send_problem(refusal.status, str(refusal), **refusal.headers)
-                return False
-        return super().handle_expect_100()
+
+def refusal_for(error: Exception) -> Refusal:
+    """The answer to a fault while reading a picture: 400 for a picture that cannot be
+    read, 500 (the server's fault: said, and the server goes on) for anything else."""
+    from digits.app.prepare import PictureError
+
+    if isinstance(error, PictureError):
+        return Refusal(400, str(error))
+    if isinstance(error, MemoryError):
+        return Refusal(500, "the server has not enough memory for this picture now")
+    return Refusal(500, f"the server failed to read the picture ({type(error).__name__}: {error})")
