@@ -13,6 +13,12 @@ CPU time of every thread (the page's worker and server included); each ratio is 
 median over the pairs of a watched block's time over its unwatched partner's.  On a
 machine whose other core is busy, the last is what a watched epoch costs at worst.
 
+On a loaded machine those ratios wander by several percent from run to run.  So the
+page's own work is also counted directly, which no other program can disturb: the
+seconds spent inside the page's callback on the training thread, and the other
+threads' CPU (the worker's jobs, the server's answers) beyond an unwatched block's,
+each as a share of an unwatched epoch's CPU time.
+
 The networks: the book's ``[784, 30, 10]`` (chapter 1) on the full data, and chapter 6's
 ReLU network (``conv20 conv40 fc100 softmax``, eta 0.03, lambda 0.1) on a twentieth of
 each data set (``--fraction``: 2,500 training, 500 validation and 500 test images, the
@@ -32,6 +38,7 @@ import time
 from common import add_data_arguments, load_mnist, run  # noqa: E402
 
 from digits.app.cli import ArgumentParser, HelpFormatter  # noqa: E402
+from digits.nn.callbacks import Callback  # noqa: E402
 from digits.system.threads import blas_threads  # noqa: E402
 
 
@@ -79,13 +86,45 @@ class Poller:
         self.thread.join(5)
 
 
+class Timed(Callback):
+    """A callback that passes every moment on to ``inner`` and adds up the seconds spent
+    in it: what the page costs the training thread directly."""
+
+    def __init__(self, inner):
+        self.inner, self.every_batches, self.seconds = inner, inner.every_batches, 0.0
+        self.worker = inner.worker
+
+    def _timed(self, moment, run):
+        started = time.perf_counter()
+        getattr(self.inner, moment)(run)
+        self.seconds += time.perf_counter() - started
+
+    def on_train_begin(self, run):
+        self._timed("on_train_begin", run)
+
+    def on_epoch_begin(self, run):
+        self._timed("on_epoch_begin", run)
+
+    def on_batch_end(self, run):
+        self._timed("on_batch_end", run)
+
+    def on_epoch_end(self, run):
+        self._timed("on_epoch_end", run)
+
+    def on_train_end(self, run):
+        self._timed("on_train_end", run)
+
+
 def block(network, data, options, chapter6, epochs, watcher=None) -> dict:
     """The times of ``epochs`` epochs of ``network``: ``wall`` (evaluation included),
     ``training`` (the loop's own epoch times), ``thread`` (the training thread's CPU) and
     ``process`` (every thread's CPU, the page's worker and server included, until the
-    worker has finished the block's last job)."""
+    worker has finished the block's last job); with ``watcher`` (a :class:`Timed`) also
+    ``callback``, the seconds spent in it."""
     training, validation, test = data
-    callbacks = [watcher.callback] if watcher else []
+    callbacks = [watcher] if watcher else []
+    if watcher:
+        watcher.seconds = 0.0
     started, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
     history = network.SGD(training, epochs, 10, options["eta"], lmbda=options["lmbda"],
                           evaluation_data=test, validation_data=validation if chapter6 else None,
@@ -96,8 +135,10 @@ def block(network, data, options, chapter6, epochs, watcher=None) -> dict:
         # The worker's last job, which in a longer run would run during the next epoch's
         # mini-batches, with the matrix library on one thread as it is there.
         with blas_threads(1):
-            watcher.callback.worker.idle(600)
+            watcher.worker.idle(600)
+        times["callback"] = watcher.seconds
     times["process"] = time.process_time() - process
+    times["others"] = times["process"] - times["thread"]
     return times
 
 
@@ -113,7 +154,7 @@ def measure(kind, mnist, pairs, epochs_per_block, fraction) -> dict:
     state = WatchState({"description": kind}, test, "test", chapter6)
     server = watch_server(state).start()
     poller = Poller(server.port)
-    watcher = type("Watcher", (), {"callback": WatchCallback(state)})()
+    watcher = Timed(WatchCallback(state))
     block(network, data, options, chapter6, 1)              # warm up: workspaces, caches
     plain, watched = [], []
     for pair in range(pairs):
@@ -130,8 +171,14 @@ def measure(kind, mnist, pairs, epochs_per_block, fraction) -> dict:
     # Each pair's ratio, then their median: a pair's two blocks ran minutes apart at most.
     ratios = {name: round(statistics.median(w[name] / p[name] for w, p in zip(watched, plain)), 4)
               for name in ("wall", "training", "thread", "process")}
+    # What the page itself took, as a share of the unwatched epoch's CPU: the seconds in
+    # the callback (training thread) and the other threads' extra CPU (worker, server).
+    cpu = statistics.median(p["thread"] for p in plain)
+    shares = {"callback": round(statistics.median(w["callback"] for w in watched) / cpu, 4),
+              "other_threads": round((statistics.median(w["others"] for w in watched)
+                                      - statistics.median(p["others"] for p in plain)) / cpu, 4)}
     return {"network": kind, "pairs": pairs, "epochs_per_block": epochs_per_block,
-            "ratios": ratios, "page_requests": poller.requests,
+            "ratios": ratios, "shares": shares, "page_requests": poller.requests,
             "without": plain, "with_watch": watched}
 
 
@@ -157,7 +204,9 @@ def main() -> int:
         print(f"{kind}: with --watch / without, the median of {pairs} pairs: wall clock "
               f"{ratios['wall']:.3f}, the loop's epoch time {ratios['training']:.3f}, the training "
               f"thread's CPU {ratios['thread']:.3f}, all threads' CPU {ratios['process']:.3f} "
-              f"({result['page_requests']} page requests)", flush=True)
+              f"({result['page_requests']} page requests); the page's own work per epoch: "
+              f"{100 * result['shares']['callback']:.2f}% of an epoch's CPU in the callback, "
+              f"{100 * result['shares']['other_threads']:.2f}% in other threads", flush=True)
     print(json.dumps(results))
     return 0
 

@@ -165,17 +165,18 @@ def confusion(labels, answers, sample=CELL_SAMPLE, seed=0) -> dict:
     holding more keeps a random sample of that size (the diagonal's thousands), drawn
     with a fixed seed.
     """
-    matrix = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(matrix, (labels, answers), 1)
+    cell = 10 * np.asarray(labels, dtype=np.int64) + np.asarray(answers, dtype=np.int64)
+    order = np.argsort(cell, kind="stable")            # the examples, cell after cell
+    counts = np.bincount(cell, minlength=100)
+    starts = np.concatenate([[0], np.cumsum(counts)])
     rng = np.random.default_rng(seed)
     cells = {}
-    for true in range(10):
-        for answer in range(10):
-            members = np.flatnonzero((labels == true) & (answers == answer))
-            if len(members) > sample:
-                members = np.sort(rng.choice(members, sample, replace=False))
-            cells[(true, answer)] = members
-    return {"matrix": matrix.tolist(), "cells": cells}
+    for k in range(100):
+        members = order[starts[k]:starts[k + 1]]
+        if len(members) > sample:
+            members = np.sort(rng.choice(members, sample, replace=False))
+        cells[divmod(k, 10)] = members
+    return {"matrix": counts.reshape(10, 10).tolist(), "cells": cells}
 
 
 # -- the state the page reads -------------------------------------------------------------
