@@ -50,6 +50,32 @@ def test_the_per_example_reference_takes_the_same_step_as_the_network():
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
 
 
+def test_the_chapter_3_per_example_reference_takes_the_networks_cross_entropy_l2_step():
+    bench = load_bench_module()
+    rng = np.random.default_rng(0)
+    network = Network([6, 5, 4, 3], cost="cross-entropy", init="default", seed=1)
+    data = DataSet(rng.random((7, 6)), rng.integers(0, 3, size=7), 3)
+    reference = bench.PerExampleChapter3Reference(network, lmbda=5.0, n=50)
+
+    reference.update_mini_batch(data.as_pairs(one_hot=True), eta=0.5)
+    network.update_mini_batch(data.inputs.T, data.targets().T, eta=0.5, lmbda=5.0, n=50)
+
+    for ours, theirs in zip(network.weights + network.biases, reference.weights + reference.biases):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)
+
+
+def test_the_chapter_3_reference_without_l2_is_not_the_chapter_1_step():
+    """Its output error is a - y (cross-entropy), not (a - y) σ'(z) (quadratic)."""
+    bench = load_bench_module()
+    rng = np.random.default_rng(0)
+    network = Network([6, 4, 3], seed=1)
+    pairs = DataSet(rng.random((5, 6)), rng.integers(0, 3, size=5), 3).as_pairs(one_hot=True)
+    chapter1, chapter3 = bench.PerExampleReference(network), bench.PerExampleChapter3Reference(network, 0.0, 5)
+    chapter1.update_mini_batch(pairs, eta=3.0)
+    chapter3.update_mini_batch(pairs, eta=3.0)
+    assert not np.allclose(chapter1.weights[-1], chapter3.weights[-1])
+
+
 # A stand-in for a clone of the book's repository: src/network.py in the book's shape
 # and in Python 2 (print statements, xrange), written for these tests.
 BOOK_SHAPED_NETWORK = textwrap.dedent('''\
@@ -245,6 +271,27 @@ def test_every_setting_has_positive_epoch_times_and_a_ratio(quick_run):
         assert entry["ratio"] == pytest.approx(np.median(entry["ratio_runs"]))
         assert len(entry["seconds_per_epoch_runs"]) == len(entry["reference_seconds_per_epoch_runs"]) \
             == results["rounds"]
+
+
+def test_network2_the_library_and_the_per_example_loop_are_timed_in_one_run(quick_run):
+    process, results = quick_run
+    entry = results["network2"]
+    assert entry["name"] == "digits.book.network2 vs the library vs the per-example loop"
+    assert (entry["sizes"], entry["cost"], entry["eta"], entry["lmbda"], entry["blas_threads"]) == \
+        ([784, 30, 10], "cross-entropy", 0.5, 5.0, 1)
+    assert (entry["images_per_round"], entry["loop_images_per_round"]) == (2_000, 200)
+    runs = entry["seconds_per_epoch_runs"]
+    assert set(runs) == {"network2", "library", "per_example_loop"}
+    for name, seconds in runs.items():
+        assert len(seconds) == results["rounds"] and all(0 < s < 6000 for s in seconds)
+        assert entry["seconds_per_epoch"][name] == pytest.approx(np.median(seconds))
+    assert entry["network2_over_library"] == pytest.approx(
+        np.median([b / l for b, l in zip(runs["network2"], runs["library"])]))
+    assert entry["loop_over_network2"] == pytest.approx(
+        np.median([p / b for p, b in zip(runs["per_example_loop"], runs["network2"])]))
+    assert "digits.book.network2 vs the library vs the per-example loop" in process.stdout
+    assert "network2 / library" in process.stdout and "loop / network2" in process.stdout
+    assert "Epoch 0 training complete" not in process.stdout
 
 
 def test_the_reference_agrees_with_the_network_on_real_images(quick_run):

@@ -178,37 +178,3 @@ def test_network3_lmbda_is_the_books_l2_term_per_mini_batch(mnist):
         biases = [biases[0] - 0.1 * delta_hidden.sum(axis=1, keepdims=True),
                   biases[1] - 0.1 * delta.sum(axis=1, keepdims=True)]
     assert largest_difference(net, weights, biases) < 1e-5   # float32 against float64
-
-
-def median_times(*trainings, rounds=7):
-    """The median time of each training over ``rounds`` rounds, taken in turn (so that a busy
-    machine slows them alike)."""
-    import time
-    times = [[] for _ in trainings]
-    for _ in range(rounds):
-        for train, spent in zip(trainings, times):
-            started = time.perf_counter()
-            train()
-            spent.append(time.perf_counter() - started)
-    return [float(np.median(spent)) for spent in times]
-
-
-def test_network2_is_as_fast_as_the_library_and_faster_than_the_per_example_loop(mnist, capsys):
-    """The book's module runs the library's loop: its epoch takes the library's time (within
-    half again, for a busy machine), well under the per-example loop's."""
-    from digits.book import network2
-    from digits.nn.network import Network
-    training_data = mnist[0][:2000].as_pairs(one_hot=True)          # as load_data_wrapper gives it
-    net = network2.Network([784, 30, 10], seed=1)
-    weights, biases = copies(net)
-    reference = pairs(mnist[0], 2000)
-    book, library, loop = median_times(
-        lambda: network2.Network([784, 30, 10], seed=1).SGD(training_data, 1, 10, 0.5, lmbda=5.0),
-        lambda: Network([784, 30, 10], cost="cross-entropy", init="default", seed=1).SGD(
-            training_data, 1, 10, 0.5, lmbda=5.0),
-        lambda: reference_sgd(weights, biases, reference, 1, 10, 0.5, np.random.default_rng(1),
-                              cross_entropy=True, lmbda=5.0, n=2000))
-    with capsys.disabled():
-        print(f"\nan epoch of 2,000 images: network2 {book:.3f} s, the library {library:.3f} s, "
-              f"the per-example loop {loop:.3f} s")
-    assert book < 1.5 * library and book < loop / 1.5

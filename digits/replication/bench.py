@@ -15,6 +15,10 @@ One run measures, on the real MNIST files:
 * with ``--book-code DIR``, a clone of the book's repository, the book's own
   ``network.py`` too (its Python 3-compatible parts, :func:`load_book_code`), on the
   same images in the same turns, to check the reference against the real thing;
+* seconds per epoch of chapter 3's network (cross-entropy, L2) trained three ways in
+  turns, all with one BLAS thread: by ``digits.book.network2`` (the book's API) and by
+  the library's ``Network``, and, on a slice scaled to 50,000, by the per-example loop
+  (:class:`PerExampleChapter3Reference`) (:func:`time_network2`);
 * seconds per epoch of chapter 6's ReLU network (``conv20 conv40 fc100 softmax``,
   float32, mini-batch 10), and with ``--pytorch PYTHON`` the same network in PyTorch's
   eager mode on the same images, in turns (``scripts/pytorch_reference.py``, run by
@@ -120,14 +124,20 @@ class PerExampleReference:
         self.biases = [b.copy() for b in network.biases]
 
     def update_mini_batch(self, mini_batch, eta):
+        """w -> w - (eta/m) Σ_x ∂C_x/∂w, b -> b - (eta/m) Σ_x ∂C_x/∂b (eqs. 20, 21)."""
+        nabla_b, nabla_w = self.summed_gradients(mini_batch)
+        self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def summed_gradients(self, mini_batch):
+        """(Σ_x ∂C_x/∂b, Σ_x ∂C_x/∂w) over ``mini_batch``, one backpropagation per example."""
         nabla_b = [np.zeros(b.shape, b.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, w.dtype) for w in self.weights]
         for x, y in mini_batch:
             delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
-        self.weights = [w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
-        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+        return nabla_b, nabla_w
 
     def backprop(self, x, y):
         """(nabla_b, nabla_w) of the quadratic cost C_x of one example, layer by layer."""
@@ -139,7 +149,7 @@ class PerExampleReference:
             zs.append(z)
             activation = sigmoid(z)
             activations.append(activation)
-        delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])     # BP1
+        delta = self.output_error(zs[-1], activations[-1], y)                        # BP1
         nabla_b[-1] = delta                                                          # BP3
         nabla_w[-1] = np.dot(delta, activations[-2].transpose())                    # BP4
         # l = 1 is the output layer, l = 2 the layer before, and so on.
@@ -152,6 +162,34 @@ class PerExampleReference:
     def cost_derivative(self, output_activations, y):
         """∂C_x/∂a for the quadratic cost: a - y."""
         return output_activations - y
+
+    def output_error(self, z, a, y):
+        """δ^L = ∂C_x/∂a ⊙ σ'(z^L) (BP1)."""
+        return self.cost_derivative(a, y) * sigmoid_prime(z)
+
+
+class PerExampleChapter3Reference(PerExampleReference):
+    """The book's chapter-3 loop as its ``network2.py`` runs it: the cross-entropy cost
+    and L2 regularisation, still one example at a time.
+
+    BP1 becomes δ^L = a - y (eq. 66: σ'(z) cancels), and the step shrinks the weights
+    first: w -> (1 - eta*lmbda/n) w - (eta/m) Σ_x ∂C_x/∂w, n the training set's size
+    (eq. 93); the biases step as before.
+    """
+
+    def __init__(self, network: Network, lmbda: float, n: int):
+        super().__init__(network)
+        self.lmbda, self.n = lmbda, n
+
+    def update_mini_batch(self, mini_batch, eta):
+        nabla_b, nabla_w = self.summed_gradients(mini_batch)
+        self.weights = [(1 - eta * (self.lmbda / self.n)) * w - (eta / len(mini_batch)) * nw
+                        for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def output_error(self, z, a, y):
+        """δ^L = a - y, the cross-entropy cost's error for sigmoid outputs (eq. 66)."""
+        return a - y
 
 
 # The parts of the book's network.py the benchmark runs; everything else in it is left out.
@@ -290,6 +328,77 @@ def time_epochs(setting: Setting, training, rounds: int, reference_images: int, 
                 elapsed = time.perf_counter() - started
             seconds[name].append(elapsed * EPOCH_IMAGES / len(pairs))
     return network, seconds["ours"], seconds["reference"], seconds["book"] if book_code else None
+
+
+# Chapter 3's network as the book's network2.py trains it in its chapter (cross-entropy,
+# the default initialisation, eta 0.5, lmbda 5.0, mini-batches of 10).
+CHAPTER3 = {"sizes": (784, 30, 10), "mini_batch_size": 10, "eta": 0.5, "lmbda": 5.0}
+CHAPTER3_TARGETS = {"network2_over_library": 1.1, "loop_over_network2": 1.5}
+
+
+def chapter3_trainings(training, loop_images: int, seed=1) -> dict:
+    """The three trainings :func:`time_network2` times, each ``(train, images)``: a
+    function of no arguments that trains one epoch, and the number of images it trains on.
+
+    ``digits.book.network2`` is given ``training`` as the book's pairs and the library's
+    ``Network`` the DataSet itself; the per-example loop
+    (:class:`PerExampleChapter3Reference`), from the same initial weights, the first
+    ``loop_images`` of them as pairs of the network's dtype.
+    """
+    import contextlib
+    import io
+
+    from digits.book import network2
+
+    sizes, m, eta, lmbda = (CHAPTER3[key] for key in ("sizes", "mini_batch_size", "eta", "lmbda"))
+    pairs = training.as_pairs(one_hot=True)             # as the book's load_data_wrapper gives it
+    start = Network(list(sizes), cost="cross-entropy", init="default", seed=seed)
+    columns = [(x.astype(start.dtype), y.astype(start.dtype)) for x, y in pairs[:loop_images]]
+    order = np.random.default_rng(seed)
+
+    def book():
+        with contextlib.redirect_stdout(io.StringIO()):         # its "Epoch 0 training complete"
+            network2.Network(list(sizes), seed=seed).SGD(pairs, 1, m, eta, lmbda=lmbda)
+
+    def library():
+        Network(list(sizes), cost="cross-entropy", init="default", seed=seed).SGD(
+            training, 1, m, eta, lmbda=lmbda)
+
+    def loop():
+        reference = PerExampleChapter3Reference(start, lmbda, len(training))
+        shuffled = [columns[i] for i in order.permutation(len(columns))]
+        with np.errstate(over="ignore"):                      # the book's sigmoid, as above
+            for k in range(0, len(shuffled), m):
+                reference.update_mini_batch(shuffled[k:k + m], eta)
+
+    return {"network2": (book, len(training)), "library": (library, len(training)),
+            "per_example_loop": (loop, len(columns))}
+
+
+def time_network2(training, rounds: int, loop_images: int) -> dict:
+    """Seconds per epoch of 50,000 images of chapter 3's network trained by
+    ``digits.book.network2``, by the library and by the per-example loop, in one process
+    with one BLAS thread each.
+
+    Each round trains each of the three for one epoch, network2 and the library of
+    ``training``, the loop of its first ``loop_images`` images (each scaled to 50,000),
+    in turns whose order rotates from round to round so that none always runs first;
+    one untimed round warms them up.
+    """
+    trainings = chapter3_trainings(training, loop_images)
+    names = list(trainings)
+    seconds = {name: [] for name in names}
+    with blas_threads(1):
+        for train, _ in trainings.values():
+            train()
+        for round_number in range(rounds):
+            first = round_number % len(names)
+            for name in names[first:] + names[:first]:
+                train, images = trainings[name]
+                started = time.perf_counter()
+                train()
+                seconds[name].append((time.perf_counter() - started) * EPOCH_IMAGES / images)
+    return seconds
 
 
 # Chapter 6: the book's ReLU network (ch6-relu), float32, mini-batch 10, as `make conv`'s
@@ -476,6 +585,7 @@ def run_bench(args, book_code: BookCode | None = None) -> dict:
         if "reference_agrees" in entry:
             book_networks[setting.dtype] = network
         results["epochs"].append(entry)
+    results["network2"] = network2_entry(training, rounds, reference_images)
     results["convolutional"] = convolutional_entry(args, training)
     results["evaluate"] = {
         "images": len(test),
@@ -538,6 +648,27 @@ def epoch_entry(setting, training, rounds, reference_images, book_code) -> tuple
            f"reference {median(theirs):.2f} s"
            + (f", the book's network.py {median(books):.2f} s" if books else ""))
     return entry, network
+
+
+def network2_entry(training, rounds, loop_images) -> dict:
+    """Seconds per epoch of chapter 3's network: digits.book.network2, the library and the
+    per-example loop, timed in turns (:func:`time_network2`), and the ratios of each round."""
+    runs = time_network2(training, rounds, loop_images)
+    entry = {"name": "digits.book.network2 vs the library vs the per-example loop",
+             **{key: list(value) if key == "sizes" else value for key, value in CHAPTER3.items()},
+             "cost": "cross-entropy", "init": "default", "blas_threads": 1,
+             "images_per_round": len(training), "loop_images_per_round": min(len(training), loop_images),
+             "seconds_per_epoch": {name: median(seconds) for name, seconds in runs.items()},
+             "seconds_per_epoch_runs": runs,
+             "network2_over_library": median([book / library for book, library
+                                              in zip(runs["network2"], runs["library"])]),
+             "loop_over_network2": median([loop / book for loop, book
+                                           in zip(runs["per_example_loop"], runs["network2"])]),
+             "targets": CHAPTER3_TARGETS}
+    seconds = entry["seconds_per_epoch"]
+    notice(f"  measured digits.book.network2: {seconds['network2']:.3f} s per epoch, the library "
+           f"{seconds['library']:.3f} s, the per-example loop {seconds['per_example_loop']:.2f} s")
+    return entry
 
 
 def convolutional_entry(args, training) -> dict:
@@ -614,9 +745,29 @@ def epochs_table_lines(results) -> list:
     return lines
 
 
+def network2_lines(results) -> list:
+    """The line of digits.book.network2 beside the library and the per-example loop."""
+    entry = results["network2"]
+    seconds, targets = entry["seconds_per_epoch"], entry["targets"]
+    return ["", f"{entry['name']} ({list(entry['sizes'])}, {entry['cost']}, eta {entry['eta']}, "
+                f"lmbda {entry['lmbda']}, mini-batch {entry['mini_batch_size']}; "
+                f"{entry['blas_threads']} BLAS thread each, in turns; the loop timed on "
+                f"{entry['loop_images_per_round']:,} images a round): "
+                f"{seconds['network2']:.3f} s, {seconds['library']:.3f} s, "
+                f"{seconds['per_example_loop']:.2f} s per epoch of {results['epoch_images']:,}",
+            f"  network2 / library {entry['network2_over_library']:.2f}   (target < "
+            f"{targets['network2_over_library']:g} "
+            f"{met(entry['network2_over_library'], targets['network2_over_library'])}); "
+            f"loop / network2 {entry['loop_over_network2']:.1f}x   (target >= "
+            f"{targets['loop_over_network2']:g}x "
+            f"{met(entry['loop_over_network2'], targets['loop_over_network2'], below=False)})"]
+
+
 def other_lines(results) -> list:
-    """Chapter 6's network, evaluation, loading, memory, and the accuracy curves."""
+    """Chapter 3's network2, chapter 6's network, evaluation, loading, memory, and the
+    accuracy curves."""
     lines = []
+    lines += network2_lines(results)
     conv = results["convolutional"]
     lines.append("")
     lines.append(f"chapter 6, [{conv['layers']}] {conv['activation']}, mini-batch 10, {conv['dtype']}: "
