@@ -10,10 +10,11 @@ import struct
 import subprocess
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from digits.app import prepare
 from digits.app.prepare import (FORMATS, MAX_DECODED_BYTES, NOT_A_PICTURE, PictureError,
@@ -38,14 +39,23 @@ def claiming(jpeg: bytes, width: int, height: int) -> bytes:
 
 # -- 3. the cost of a decode is bounded from the header -------------------------------------
 
-def test_a_small_progressive_jpeg_claiming_65500_squared_is_refused_at_once():
+def test_a_small_progressive_jpeg_claiming_65500_squared_is_refused_from_its_header(monkeypatch):
     small = encoded(zero_on_page((64, 64), (8, 8, 56, 56), width=4).convert("L"), "JPEG", progressive=True)
     bomb = claiming(small, 65_500, 65_500)
     assert len(bomb) < 2000
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image.size))
     started = time.monotonic()
-    with pytest.raises(PictureError) as refused:
-        read_picture_bytes(bomb)
-    assert time.monotonic() - started < 1
+    tracemalloc.start()
+    try:
+        with pytest.raises(PictureError) as refused:
+            read_picture_bytes(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert decoded == []                 # the decoder was never asked for the pixels
+    assert peak < 10 * 2**20             # the 8 GiB it claims were never allocated
+    assert time.monotonic() - started < 30       # (only a guard against a hang)
     message = str(refused.value)
     assert "progressive JPEG of 65500 x 65500 pixels" in message
     assert f"{MAX_DECODED_BYTES / 2**30:g} GiB" in message
