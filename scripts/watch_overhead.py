@@ -3,8 +3,9 @@
 
 In one process, the same network trains block after block (a call of ``SGD`` for
 ``--epochs-per-block`` epochs), the blocks taking turns: one unwatched, one watched by
-the page's callback with its server running and a client polling it as the page does
-(``/api/state`` every second, ``/api/weights`` when it changed).  Taking turns puts any
+the page's callback with its server running and a client, in a process of its own as a
+browser is, polling it as the page does (``/api/state`` every second,
+``/api/weights`` when it changed; paused during unwatched blocks).  Taking turns puts any
 change in the machine's load on both sides alike.  The worker's last job of a watched
 block is finished before the next block starts, so that it never runs during an
 unwatched one.  Each block is timed four ways: wall clock (evaluation included), the
@@ -29,10 +30,11 @@ proportions of a full run in a twentieth of the time).
 
 from __future__ import annotations
 
-import http.client
 import json
+import signal
 import statistics
-import threading
+import subprocess
+import sys
 import time
 
 from common import add_data_arguments, load_mnist, run  # noqa: E402
@@ -52,38 +54,46 @@ def build(kind, seed=1):
     return Network(layers, seed=seed, dtype="float32"), dict(eta=0.03, lmbda=0.1), True
 
 
+# The page's polling, as a separate program (the browser is one): every second the
+# state, and the pictures when the state says they changed.  It counts its requests.
+POLLING = """
+import http.client, json, sys, time
+port, pictures, requests = int(sys.argv[1]), None, 0
+def get(path):
+    global requests
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", path)
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    requests += 1
+    return answer
+while True:
+    time.sleep(1.0)
+    state = get("/api/state")
+    if state["pictures"] and state["pictures"]["version"] != pictures:
+        pictures = state["pictures"]["version"]
+        get("/api/weights")
+    print(requests, flush=True)
+"""
+
+
 class Poller:
-    """A client reading the page's API as the page does, in a thread, while ``active``."""
+    """:data:`POLLING` in its own process, paused (SIGSTOP) while not :meth:`active`."""
 
     def __init__(self, port):
-        self.port, self.requests = port, 0
-        self.active, self.stopping = threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
+        self.process = subprocess.Popen([sys.executable, "-c", POLLING, str(port)],
+                                        stdout=subprocess.PIPE, text=True)
+        self.active(False)
 
-    def _get(self, path):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            connection.request("GET", path)
-            answer = connection.getresponse()
-            self.requests += 1
-            return json.loads(answer.read())
-        finally:
-            connection.close()
+    def active(self, running: bool):
+        self.process.send_signal(signal.SIGCONT if running else signal.SIGSTOP)
 
-    def _poll(self):
-        pictures = None
-        while not self.stopping.wait(1.0):
-            if not self.active.is_set():
-                continue
-            state = self._get("/api/state")
-            if state["pictures"] and state["pictures"]["version"] != pictures:
-                pictures = state["pictures"]["version"]
-                self._get("/api/weights")
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(5)
+    def stop(self) -> int:
+        """End the poller; the number of requests it made."""
+        self.active(True)
+        self.process.terminate()
+        lines = self.process.communicate(timeout=10)[0].split()
+        return int(lines[-1]) if lines else 0
 
 
 class Timed(Callback):
@@ -159,14 +169,14 @@ def measure(kind, mnist, pairs, epochs_per_block, fraction) -> dict:
     plain, watched = [], []
     for pair in range(pairs):
         for watching in ((False, True) if pair % 2 == 0 else (True, False)):
-            (poller.active.set if watching else poller.active.clear)()
+            poller.active(watching)
             times = block(network, data, options, chapter6, epochs_per_block,
                           watcher if watching else None)
             (watched if watching else plain).append(times)
         print(f"  {kind} pair {pair + 1}: " + ", ".join(
             f"{name} {plain[-1][name] / epochs_per_block:.3f} / {watched[-1][name] / epochs_per_block:.3f} s"
             for name in ("wall", "training", "thread", "process")), flush=True)
-    poller.stop()
+    requests = poller.stop()
     server.stop()
     # Each pair's ratio, then their median: a pair's two blocks ran minutes apart at most.
     ratios = {name: round(statistics.median(w[name] / p[name] for w, p in zip(watched, plain)), 4)
@@ -178,7 +188,7 @@ def measure(kind, mnist, pairs, epochs_per_block, fraction) -> dict:
               "other_threads": round((statistics.median(w["others"] for w in watched)
                                       - statistics.median(p["others"] for p in plain)) / cpu, 4)}
     return {"network": kind, "pairs": pairs, "epochs_per_block": epochs_per_block,
-            "ratios": ratios, "shares": shares, "page_requests": poller.requests,
+            "ratios": ratios, "shares": shares, "page_requests": requests,
             "without": plain, "with_watch": watched}
 
 
