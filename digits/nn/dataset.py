@@ -113,51 +113,17 @@ class DataSet(Examples):
         return DataSet(self.inputs[index], self.labels[index], self.n_out)
 
     def targets(self) -> np.ndarray:
-        """The desired outputs as rows of an ``(n, n_out)`` array.
-
-        One-hot rows (the book's ``vectorized_result``) when there are several
-        classes; with a single output neuron (XOR) the label itself, 0 or 1.
-        """
-        if self.n_out == 1:
-            return self.labels.astype(self.inputs.dtype).reshape(-1, 1)          # (n, 1)
-        return np.eye(self.n_out, dtype=self.inputs.dtype)[self.labels]
+        """The desired outputs as rows of an ``(n, n_out)`` array (:func:`vectorized_results`)."""
+        return vectorized_results(self.labels, self.n_out, self.inputs.dtype)
 
     def as_pairs(self, one_hot: bool) -> "Pairs":
-        """The book's format: a list of ``(x, y)`` with ``x`` a ``(n_in, 1)`` column view.
-
-        ``y`` is a ``(n_out, 1)`` one-hot column when ``one_hot`` (training data in the
-        book) and an int label otherwise (validation and test data).  The one-hot
-        columns are read-only: the labels they show are this DataSet's, which
-        :meth:`from_pairs` gives back for the list (see :class:`Pairs`).
-        """
-        columns = [row.reshape(-1, 1) for row in self.inputs]                # (n_in, 1) each
-        if one_hot:
-            targets = self.targets()
-            targets.flags.writeable = False
-            targets = [row.reshape(-1, 1) for row in targets]                # (n_out, 1) each
-        else:
-            targets = [int(label) for label in self.labels]
-        return Pairs(zip(columns, targets), source=self)
+        """The book's list of ``(x, y)`` pairs, views of these rows (:func:`pairs_of`)."""
+        return pairs_of(self, one_hot)
 
     @classmethod
     def from_pairs(cls, pairs, n_out: int | None = None) -> "DataSet":
-        """The arrays behind a list of the book's ``(x, y)`` tuples.
-
-        For a list :meth:`as_pairs` made (or a slice of one, or the same pairs
-        shuffled), the rows of the DataSet it views: no copy when the pairs are in
-        their rows' order, else one gather.  Any other list is stacked into new
-        arrays.  ``y`` may be a one-hot column or an int label (for int labels
-        ``n_out`` says how many classes there are); a DataSet is returned unchanged.
-        """
-        if isinstance(pairs, DataSet):
-            return pairs
-        if isinstance(pairs, Pairs):
-            viewed = pairs.viewed_rows()
-            if viewed is not None:
-                one_hot = np.ndim(pairs[0][1]) > 0
-                return cls(viewed.inputs, viewed.labels,
-                           viewed.n_out if one_hot or n_out is None else n_out)
-        return cls(*_stacked(list(pairs), n_out))
+        """The arrays behind a list of the book's ``(x, y)`` tuples (:func:`from_pairs`)."""
+        return from_pairs(pairs, n_out)
 
 
 class Pairs(list):
@@ -208,6 +174,55 @@ class Pairs(list):
         if np.array_equal(rows, np.arange(start, start + len(rows))):
             return self.source[start:start + len(rows)]
         return self.source[rows]
+
+
+def vectorized_results(labels, n_out: int, dtype) -> np.ndarray:
+    """The desired outputs of ``labels``, one row each, ``(n, n_out)`` of ``dtype``.
+
+    One-hot rows (the book's ``vectorized_result``, for every label at once) when
+    there are several classes; with a single output neuron (XOR) the label itself, 0 or 1.
+    """
+    if n_out == 1:
+        return labels.astype(dtype).reshape(-1, 1)                            # (n, 1)
+    return np.eye(n_out, dtype=dtype)[labels]                                # (n, n_out)
+
+
+def pairs_of(data: DataSet, one_hot: bool) -> Pairs:
+    """The book's format: a list of ``(x, y)`` with ``x`` a ``(n_in, 1)`` column view.
+
+    ``y`` is a ``(n_out, 1)`` one-hot column when ``one_hot`` (training data in the
+    book) and an int label otherwise (validation and test data).  The one-hot
+    columns are read-only: the labels they show are ``data``'s, which
+    :func:`from_pairs` gives back for the list (see :class:`Pairs`).
+    """
+    columns = [row.reshape(-1, 1) for row in data.inputs]                    # (n_in, 1) each
+    if one_hot:
+        targets = data.targets()
+        targets.flags.writeable = False
+        targets = [row.reshape(-1, 1) for row in targets]                    # (n_out, 1) each
+    else:
+        targets = [int(label) for label in data.labels]
+    return Pairs(zip(columns, targets), source=data)
+
+
+def from_pairs(pairs, n_out: int | None = None) -> DataSet:
+    """The arrays behind a list of the book's ``(x, y)`` tuples, as a :class:`DataSet`.
+
+    For a list :func:`pairs_of` made (or a slice of one, or the same pairs
+    shuffled), the rows of the DataSet it views: no copy when the pairs are in
+    their rows' order, else one gather.  Any other list is stacked into new
+    arrays.  ``y`` may be a one-hot column or an int label (for int labels
+    ``n_out`` says how many classes there are); a DataSet is returned unchanged.
+    """
+    if isinstance(pairs, DataSet):
+        return pairs
+    if isinstance(pairs, Pairs):
+        viewed = pairs.viewed_rows()
+        if viewed is not None:
+            one_hot = np.ndim(pairs[0][1]) > 0
+            return DataSet(viewed.inputs, viewed.labels,
+                           viewed.n_out if one_hot or n_out is None else n_out)
+    return DataSet(*_stacked(list(pairs), n_out))
 
 
 def _stacked(pairs, n_out):
