@@ -81,13 +81,23 @@ def test_the_explanation_names_the_digit_the_cause_and_the_cures():
     assert lines[0].startswith("Warning: the network answered 5 for 0 of the 892 test images of a 5")
     assert "saturated" in lines[1] and "σ'(z)" in lines[1] and "quadratic" in lines[1]
     assert "chapter 3" in lines[1]
-    assert "--cost cross-entropy" in lines[2] and "--seed" in lines[2]
+    assert lines[2].startswith("What helps (chapter 3): --cost cross-entropy, whose error a - y has "
+                               "no σ'(z) to slow it; --init default, whose N(0, 1/n_in) weights")
+    assert "3.0 with the quadratic cost, 0.5 with cross-entropy" in lines[2]
+    assert "--seed" not in lines[2]
 
 
-def test_with_the_cross_entropy_cost_the_advice_is_another_seed():
-    lines = explain([RarelyAnswered(2, 1, 1032, 0.001)], "cross-entropy", "validation")
+def test_with_the_cross_entropy_cost_the_advice_is_the_initialisation_and_eta():
+    lines = explain([RarelyAnswered(2, 1, 1032, 0.001)], "cross-entropy", "validation", eta=0.5)
     assert "validation images" in lines[0]
-    assert "--cost" not in lines[2] and "--seed" in lines[2]
+    assert "--cost" not in lines[2] and "--seed" not in lines[2]
+    assert "--init default" in lines[2] and "an eta suited to the cost (this run: 0.5)" in lines[2]
+
+
+def test_a_network_already_started_with_init_default_is_not_told_to_use_it():
+    lines = explain([RarelyAnswered(2, 1, 1032, 0.001)], "quadratic", eta=3.0, init="default")
+    assert "--init" not in lines[2]
+    assert "--cost cross-entropy" in lines[2] and "(this run: 3)" in lines[2]
 
 
 def test_an_outvoted_neuron_is_not_called_saturated():
@@ -114,7 +124,9 @@ def test_train_ends_by_naming_a_digit_it_never_answers(tmp_path, mnist_data_dir)
     assert lines[-3] == ("Warning: the network answered 0 for 0 of the 980 test images of a 0 "
                          "(its output neuron gives 0.000 on them, on average)")
     assert lines[-2].startswith("Why: that output neuron is saturated")
-    assert lines[-1].startswith("What helps: --cost cross-entropy")
+    assert lines[-1].startswith("What helps (chapter 3): --cost cross-entropy")
+    assert "--init default" in lines[-1] and "(this run: 3)" in lines[-1]
+    assert "--seed" not in lines[-1]
     assert (tmp_path / "net.npz").exists()
 
 

@@ -74,10 +74,12 @@ def rarely_answered(network, data, fraction: float = RARELY) -> list[RarelyAnswe
             if present[digit] and answered[digit] < fraction * present[digit]]
 
 
-def explain(found: list[RarelyAnswered], cost: str, data_name: str = "test") -> list[str]:
+def explain(found: list[RarelyAnswered], cost: str, data_name: str = "test", *,
+            eta: float | None = None, init: str | None = None) -> list[str]:
     """Lines for a person: which digits, why (two lines at most), and what helps.
 
-    ``cost`` is the name of the cost the network was trained with; the advice names
+    ``cost`` is the name of the cost the network was trained with, ``eta`` and ``init``
+    (when given) its learning rate and initialisation; the advice (:func:`cures`) names
     the flags of ``digits train``.  No lines when nothing was found.
     """
     if not found:
@@ -93,7 +95,20 @@ def explain(found: list[RarelyAnswered], cost: str, data_name: str = "test") -> 
                 ", and it has not recovered in the epochs given.")
     else:
         why = "Why: other output neurons always answer more strongly, so this digit never wins."
-    helps = "What helps: " + ("--cost cross-entropy, whose error a - y has no σ'(z) to slow it, "
-                              "or another --seed." if cost == "quadratic" else
-                              "another --seed, or more --epochs.")
-    return lines + [why, helps]
+    return lines + [why, cures(cost, eta, init)]
+
+
+def cures(cost: str, eta: float | None = None, init: str | None = None) -> str:
+    """What chapter 3 says helps neurons that learn slowly: the cross-entropy cost (no
+    σ'(z) in its error a - y), weights from N(0, 1/n_in) (``--init default``, which keeps
+    weighted inputs small, out of the sigmoid's flat tails), and a learning rate suited
+    to the cost."""
+    helps = []
+    if cost == "quadratic":
+        helps.append("--cost cross-entropy, whose error a - y has no σ'(z) to slow it")
+    if init != "default":
+        helps.append("--init default, whose N(0, 1/n_in) weights start the neurons out of saturation")
+    rate = "eta" if eta is None else f"an eta suited to the cost (this run: {eta:g})"
+    helps.append(f"{rate}: the book uses 3.0 with the quadratic cost, 0.5 with cross-entropy and "
+                 f"0.03-0.1 for chapter 6; one too large overshoots")
+    return "What helps (chapter 3): " + "; ".join(helps) + "."

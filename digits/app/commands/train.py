@@ -278,7 +278,7 @@ def run(args) -> int:
 
     from digits.app.diagnose import explain, rarely_answered
     for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
-                        "test" if chapter6 else evaluation_name):
+                        "test" if chapter6 else evaluation_name, eta=args.eta, init=network.init):
         show(line)
     return 130 if history.stopped else 0
 
