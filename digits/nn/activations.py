@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from digits.nn.hyperparameters import check_choice
 from digits.system.errors import UsageError
 
 
@@ -116,7 +117,5 @@ def get(name):
     """The activation called ``name`` (``sigmoid``, ``tanh``, ``relu``, ``softmax``)."""
     if not isinstance(name, str):
         return name
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise UsageError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}") from None
+    check_choice("activation", name, ACTIVATIONS)
+    return ACTIVATIONS[name]

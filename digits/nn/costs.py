@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from digits.nn.hyperparameters import check_choice
 from digits.system.errors import UsageError
 
 # Outputs are kept this far from 0 and 1 inside logarithms, so that a saturated
@@ -99,10 +100,8 @@ def get(name):
     """The cost called ``name`` (``quadratic``, ``cross-entropy``, ``log-likelihood``)."""
     if not isinstance(name, str):
         return name
-    try:
-        return COSTS[name]
-    except KeyError:
-        raise UsageError(f"unknown cost {name!r}; choose from {', '.join(COSTS)}") from None
+    check_choice("cost", name, COSTS)
+    return COSTS[name]
 
 
 def check_pairing(cost, output_activation):

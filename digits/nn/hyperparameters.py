@@ -110,6 +110,13 @@ def check(values: dict, flags: dict | None = None) -> None:
         raise UsageError(f"{what} must be {rule.says}, got {value!r}")
 
 
+def check_choice(what: str, name, choices) -> None:
+    """Raise UsageError unless ``name`` is one of ``choices`` (the names of a table):
+    "unknown activation 'x'; choose from sigmoid, tanh, relu, softmax"."""
+    if name not in choices:
+        raise UsageError(f"unknown {what} {name!r}; choose from {', '.join(choices)}")
+
+
 def check_run(settings: dict, has_validation: bool, flags: dict | None = None) -> None:
     """:func:`check` every setting of a run, then the ones that need each other."""
     check(settings, flags)

@@ -102,8 +102,7 @@ class Layer(Initialisation):
     def __init__(self, activation, dropout, init):
         self.activation = activations_module.get(activation)
         hyperparameters.check({"dropout": dropout})
-        if init not in INITIALISATIONS:
-            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        hyperparameters.check_choice("initialisation", init, INITIALISATIONS)
         self.dropout = float(dropout)
         self.init = init
         self.weights = self.biases = None
@@ -302,8 +301,7 @@ class ConvPool(convolution.ConvPoolPasses, Layer):
         if dropout:
             raise UsageError("a convolutional layer takes no dropout (as in the book): its "
                              "shared weights already resist overfitting")
-        if pooling not in POOLINGS:
-            raise UsageError(f"unknown pooling {pooling!r}; choose from {', '.join(POOLINGS)}")
+        hyperparameters.check_choice("pooling", pooling, POOLINGS)
         channels, height, width = _checked_input(input_shape, filters, filter_size)
         conv_h, conv_w = height - filter_size + 1, width - filter_size + 1
         self.input_shape = (channels, height, width)

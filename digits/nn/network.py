@@ -407,8 +407,7 @@ def _layers_and_init(sizes, activations, init):
             raise UsageError("a network built from layer objects takes each layer's own init")
     else:
         init = "large" if init is None else init
-        if init not in INITIALISATIONS:
-            raise UsageError(f"unknown initialisation {init!r}; choose from {', '.join(INITIALISATIONS)}")
+        hyperparameters.check_choice("initialisation", init, INITIALISATIONS)
         layers = _layers_from_sizes(layers, activations, init)
     _check_chain(layers)
     return layers, init
