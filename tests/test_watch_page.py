@@ -1,8 +1,8 @@
 """The live page of ``train --watch`` in a real headless Chromium, during a real run.
 
 ``python -m digits train --sizes 784 100 10 --monitor --watch --port 0`` trains on the
-real MNIST files in a subprocess, as a user runs it; the page is opened as the address it prints
-says, and read as the training goes: the accuracy curve gains a point at the end of
+real MNIST files in a subprocess, as a user runs it; the page is opened at the address
+it prints, and read as the training goes: the accuracy curve gains a point at the end of
 every epoch, the first layer's pictures change, a cell of the confusion matrix opens
 its digits, and Stop ends the run and saves a model that loads.  The tests share one
 run and follow it in order.  They are skipped, saying why, where Chromium or its driver
