@@ -102,38 +102,31 @@ class Monitored(namedtuple("Monitored", "evaluation_cost evaluation_accuracy tra
 
     history = None
 
+    @classmethod
+    def of(cls, history) -> "Monitored":
+        """The four lists of the engine's ``history`` of a run (and the history itself)."""
+        monitored = cls(list(history.evaluation_cost), list(history.evaluation_accuracy),
+                        list(history.training_cost), list(history.training_accuracy))
+        monitored.history = history
+        return monitored
+
     def plot(self):
         """A figure of the monitored costs and accuracies per epoch (see ``History.plot``)."""
         return self.history.plot()
 
 
-class Network:
-    """The book's chapter-3 network: ``Network(sizes, cost=CrossEntropyCost)``.
+class _OnTheEngine:
+    """The attributes of a book's network whose arrays and passes are those of the engine's
+    network ``self.network`` (:class:`digits.nn.network.Network`): ``weights`` and
+    ``biases`` are its arrays themselves, and its other attributes (``sizes``,
+    ``num_layers``, ``feedforward``, ``backprop``, ``evaluate``, ...) are this one's."""
 
-    Sigmoid neurons in every layer; the weights start from
-    :meth:`default_weight_initializer`.  ``seed`` (not in the book): see
-    :class:`digits.book.network.Network`.  The engine's network it trains is
-    ``self.network`` (:class:`digits.nn.network.Network`); its other attributes
-    (``sizes``, ``num_layers``, ``feedforward``, ``backprop``, ``evaluate``, ...) are
-    this network's too.
-    """
-
-    def __init__(self, sizes, cost=CrossEntropyCost, seed=None):
-        if cost not in _COSTS.values():
-            raise UsageError(f"cost must be network2.QuadraticCost or network2.CrossEntropyCost, "
-                             f"not {cost!r}")
-        self.network = engine.Network(sizes, cost=cost, activations="sigmoid", init="default",
-                                      seed=seed_from_numpy(seed))
-        self.cost = cost
-        self.history = None
+    network: engine.Network
 
     def __getattr__(self, name):
         if name == "network":                   # not set yet: no network to ask
             raise AttributeError(name)
         return getattr(self.network, name)
-
-    def __repr__(self) -> str:
-        return f"network2.Network({self.sizes}, cost={self.cost.__name__})"
 
     @property
     def weights(self) -> list:
@@ -153,48 +146,12 @@ class Network:
     def biases(self, arrays):
         self.network.biases = arrays
 
-    def default_weight_initializer(self):
-        """Weights from N(0, 1/n_in), n_in the neuron's number of inputs; biases from N(0, 1)."""
-        self.network.initialise("default")
 
-    def large_weight_initializer(self):
-        """Weights and biases from N(0, 1), as chapter 1's network."""
-        self.network.initialise("large")
+class _Measures:
+    """The book's ``accuracy`` and ``total_cost``, whose ``convert`` flag says what the
+    ``y`` of the data are (the two read it the opposite way round, as in the book)."""
 
-    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
-            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
-            monitor_training_cost=False, monitor_training_accuracy=False, early_stopping_n=0):
-        """Train by mini-batch SGD, printing the book's lines; return the four monitored lists.
-
-        ``lmbda`` is the L2 parameter; each ``monitor_...`` flag measures a cost or an
-        accuracy after every epoch; ``early_stopping_n = N`` stops once the accuracy on
-        ``evaluation_data`` has not improved for N epochs.
-        """
-        if early_stopping_n and evaluation_data is None:
-            raise UsageError("early_stopping_n needs evaluation_data, whose accuracy it watches")
-        history = self.network.SGD(
-            training_data, epochs, mini_batch_size, eta, lmbda=lmbda,
-            evaluation_data=evaluation_data,
-            monitor_evaluation_cost=monitor_evaluation_cost,
-            monitor_evaluation_accuracy=monitor_evaluation_accuracy,
-            monitor_training_cost=monitor_training_cost,
-            monitor_training_accuracy=monitor_training_accuracy,
-            early_stopping_n=early_stopping_n,
-            validation_data=evaluation_data if early_stopping_n else None,
-            callbacks=[Chapter3Lines()])
-        monitored = Monitored(list(history.evaluation_cost), list(history.evaluation_accuracy),
-                              list(history.training_cost), list(history.training_accuracy))
-        monitored.history = history
-        self.history = history
-        return monitored
-
-    def update_mini_batch(self, mini_batch, eta, lmbda, n):
-        """One gradient step on ``mini_batch`` (pairs), with L2 parameter ``lmbda`` and n training images.
-
-        w -> (1 - eta*lmbda/n) w - (eta/m) Σ_x ∂C_x/∂w,  b -> b - (eta/m) Σ_x ∂C_x/∂b (eq. 93).
-        """
-        x, y = columns(mini_batch, self.sizes[-1], self.dtype)
-        self.network.update_mini_batch(x, y, eta, lmbda=lmbda, n=n)
+    network: engine.Network
 
     def accuracy(self, data, convert=False):
         """How many examples of ``data`` the network gets right.
@@ -211,6 +168,74 @@ class Network:
         data); False: one-hot columns (the training data).
         """
         return self.network.total_cost(_checked(data, convert, "total_cost"), lmbda)
+
+
+class _Initializers:
+    """The book's two starting points for the weights (chapter 3, "Weight initialization")."""
+
+    network: engine.Network
+
+    def default_weight_initializer(self):
+        """Weights from N(0, 1/n_in), n_in the neuron's number of inputs; biases from N(0, 1)."""
+        self.network.initialise("default")
+
+    def large_weight_initializer(self):
+        """Weights and biases from N(0, 1), as chapter 1's network."""
+        self.network.initialise("large")
+
+
+class Network(_OnTheEngine, _Initializers, _Measures):
+    """The book's chapter-3 network: ``Network(sizes, cost=CrossEntropyCost)``.
+
+    Sigmoid neurons in every layer; the weights start from
+    :meth:`default_weight_initializer` (:class:`_Initializers`); ``accuracy`` and
+    ``total_cost`` are :class:`_Measures`'.  ``seed`` (not in the book): see
+    :class:`digits.book.network.Network`.  The engine's network it trains is
+    ``self.network``, whose attributes are this network's too (:class:`_OnTheEngine`).
+    """
+
+    def __init__(self, sizes, cost=CrossEntropyCost, seed=None):
+        if cost not in _COSTS.values():
+            raise UsageError(f"cost must be network2.QuadraticCost or network2.CrossEntropyCost, "
+                             f"not {cost!r}")
+        self.network = engine.Network(sizes, cost=cost, activations="sigmoid", init="default",
+                                      seed=seed_from_numpy(seed))
+        self.cost = cost
+        self.history = None
+
+    def __repr__(self) -> str:
+        return f"network2.Network({self.sizes}, cost={self.cost.__name__})"
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
+            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
+            monitor_training_cost=False, monitor_training_accuracy=False, early_stopping_n=0):
+        """Train by mini-batch SGD, printing the book's lines; return the four monitored lists.
+
+        ``lmbda`` is the L2 parameter; each ``monitor_...`` flag measures a cost or an
+        accuracy after every epoch; ``early_stopping_n = N`` stops once the accuracy on
+        ``evaluation_data`` has not improved for N epochs.
+        """
+        if early_stopping_n and evaluation_data is None:
+            raise UsageError("early_stopping_n needs evaluation_data, whose accuracy it watches")
+        self.history = self.network.SGD(
+            training_data, epochs, mini_batch_size, eta, lmbda=lmbda,
+            evaluation_data=evaluation_data,
+            monitor_evaluation_cost=monitor_evaluation_cost,
+            monitor_evaluation_accuracy=monitor_evaluation_accuracy,
+            monitor_training_cost=monitor_training_cost,
+            monitor_training_accuracy=monitor_training_accuracy,
+            early_stopping_n=early_stopping_n,
+            validation_data=evaluation_data if early_stopping_n else None,
+            callbacks=[Chapter3Lines()])
+        return Monitored.of(self.history)
+
+    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+        """One gradient step on ``mini_batch`` (pairs), with L2 parameter ``lmbda`` and n training images.
+
+        w -> (1 - eta*lmbda/n) w - (eta/m) Σ_x ∂C_x/∂w,  b -> b - (eta/m) Σ_x ∂C_x/∂b (eq. 93).
+        """
+        x, y = columns(mini_batch, self.sizes[-1], self.dtype)
+        self.network.update_mini_batch(x, y, eta, lmbda=lmbda, n=n)
 
     def save(self, filename):
         """Save the network to ``filename`` (a digits model file, ``.npz``; see the module)."""
