@@ -65,7 +65,16 @@ class ConvPoolPasses:
         return examples_second(super().delta(examples_inside(error), ws))
 
     def backward(self, delta, ws, propagate):
-        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its input."""
+        """BP3, BP4 and (if ``propagate``) the error for the layer below, shaped like its input.
+
+        δ = ∂C/∂z is sent back through the pooling to the positions that produced each
+        pooled value (for max-pooling, the largest of the four; ties go to the first),
+        giving δ_conv; then
+
+            ∂C/∂b[f] = Σ δ[f, ...]                                           (BP3)
+            ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
+            error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
+        """
         delta = examples_inside(delta)                             # (f, y, x, m)
         np.add.reduce(delta.reshape(self.filters, -1), axis=1, out=ws.nabla_b)   # BP3
         delta_conv = unpool(self, delta, ws).reshape(-1, self.filters)  # (y*x*m, f)

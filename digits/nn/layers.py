@@ -88,7 +88,26 @@ class Initialisation:
         self.weights = weights.astype(dtype, copy=False)
 
 
-class Layer(Initialisation):
+class Workspaces:
+    """A layer's arrays for each mini-batch size, made once (:meth:`make_workspace`) and
+    reused for every mini-batch of that size and dtype, while training and after."""
+
+    def workspace(self, m, training) -> Workspace:
+        """This layer's arrays for mini-batches of ``m`` examples, made on first use."""
+        key = (m, training, self.weights.dtype)
+        if key not in self._workspaces:
+            self._workspaces[key] = self.make_workspace(m, training, self.weights.dtype)
+        return self._workspaces[key]
+
+    def forget_workspaces(self):
+        """Drop every cached workspace (after training, or when the weights change dtype)."""
+        self._workspaces = {}
+
+    def make_workspace(self, m, training, dtype) -> Workspace:
+        raise NotImplementedError
+
+
+class Layer(Initialisation, Workspaces):
     """What every layer has: weights, biases, an activation, and dropout on its inputs.
 
     Subclasses set ``input_shape`` and ``output_shape`` (a tuple: ``(n,)`` for a column
@@ -106,7 +125,7 @@ class Layer(Initialisation):
         self.dropout = float(dropout)
         self.init = init
         self.weights = self.biases = None
-        self._workspaces = {}
+        self.forget_workspaces()
 
     # -- sizes ---------------------------------------------------------------------------
 
@@ -125,20 +144,6 @@ class Layer(Initialisation):
         raise NotImplementedError
 
     # -- the passes ---------------------------------------------------------------------
-
-    def workspace(self, m, training) -> Workspace:
-        """This layer's arrays for mini-batches of ``m`` examples, made on first use."""
-        key = (m, training, self.weights.dtype)
-        if key not in self._workspaces:
-            self._workspaces[key] = self.make_workspace(m, training, self.weights.dtype)
-        return self._workspaces[key]
-
-    def forget_workspaces(self):
-        """Drop every cached workspace (after training, or when the weights change dtype)."""
-        self._workspaces = {}
-
-    def make_workspace(self, m, training, dtype) -> Workspace:
-        raise NotImplementedError
 
     def forward(self, a, ws, rng=None):
         raise NotImplementedError
@@ -164,7 +169,48 @@ class Layer(Initialisation):
         return np.multiply(a, ws.mask, out=ws.dropped)
 
 
-class FullyConnected(Layer):
+class FullyConnectedPasses:
+    """The forward and backward passes of :class:`FullyConnected`: z = w a + b, a' = σ(z);
+    BP3, BP4 and BP2's w^T δ, for the m columns of a mini-batch at once."""
+
+    def make_workspace(self, m, training, dtype):
+        return _fully_connected_workspace(self, m, training, dtype)
+
+    def forward(self, a, ws, rng=None):
+        """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
+        if a.ndim == 4:                         # (channels, m, height, width) -> columns
+            c, m, h, w = a.shape
+            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))   # (c*h*w, m)
+            a = ws.columns
+        if rng is not None and self.dropout:
+            a = self._drop(a, ws, rng)
+        ws.a_in = a
+        np.matmul(self.weights, a, out=ws.z)
+        ws.z += self.biases
+        return self.activation.fn(ws.z, out=ws.a)
+
+    def backward(self, delta, ws, propagate):
+        """BP3 and BP4 for this layer, and, if ``propagate``, the error w^T δ for the layer below.
+
+        ``delta`` is δ for this layer, ``(n_out, m)``; the gradients go to ``ws.nabla_b``
+        and ``ws.nabla_w``.  Returns the error in the shape of this layer's input.
+        """
+        # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
+        # (a microsecond each, thousands of times per epoch).
+        np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
+        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                              # BP4
+        if not propagate:
+            return None
+        error = np.matmul(self.weights.T, delta, out=ws.error)                   # BP2: (w^T δ)
+        if self.dropout:
+            error *= ws.mask                   # a dropped input had no effect on the cost
+        if len(self.input_shape) > 1:          # back into (channels, m, height, width)
+            c, h, w = self.input_shape
+            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)   # (c, m, h, w)
+        return error
+
+
+class FullyConnected(FullyConnectedPasses, Layer):
     """``n_in`` inputs, ``n_out`` neurons, each input joined to each neuron (chapters 1-3).
 
     z = w a + b and a' = σ(z) (chapter 1, eq. 22), for the m columns of a mini-batch at
@@ -208,42 +254,6 @@ class FullyConnected(Layer):
     def bias_shape(self):
         return (self.n_out, 1)
 
-    def make_workspace(self, m, training, dtype):
-        return _fully_connected_workspace(self, m, training, dtype)
-
-    def forward(self, a, ws, rng=None):
-        """z = w a + b and a' = σ(z), into ``ws.z`` and ``ws.a``; ``rng`` given means training."""
-        if a.ndim == 4:                         # (channels, m, height, width) -> columns
-            c, m, h, w = a.shape
-            np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))   # (c*h*w, m)
-            a = ws.columns
-        if rng is not None and self.dropout:
-            a = self._drop(a, ws, rng)
-        ws.a_in = a
-        np.matmul(self.weights, a, out=ws.z)
-        ws.z += self.biases
-        return self.activation.fn(ws.z, out=ws.a)
-
-    def backward(self, delta, ws, propagate):
-        """BP3 and BP4 for this layer, and, if ``propagate``, the error w^T δ for the layer below.
-
-        ``delta`` is δ for this layer, ``(n_out, m)``; the gradients go to ``ws.nabla_b``
-        and ``ws.nabla_w``.  Returns the error in the shape of this layer's input.
-        """
-        # np.add.reduce(delta, axis=1) is delta.sum(axis=1) without sum's extra checks
-        # (a microsecond each, thousands of times per epoch).
-        np.add.reduce(delta, axis=1, keepdims=True, out=ws.nabla_b)      # BP3
-        np.matmul(delta, ws.a_in.T, out=ws.nabla_w)                              # BP4
-        if not propagate:
-            return None
-        error = np.matmul(self.weights.T, delta, out=ws.error)                   # BP2: (w^T δ)
-        if self.dropout:
-            error *= ws.mask                   # a dropped input had no effect on the cost
-        if len(self.input_shape) > 1:          # back into (channels, m, height, width)
-            c, h, w = self.input_shape
-            return error.reshape(c, h, w, ws.m).transpose(0, 3, 1, 2)   # (c, m, h, w)
-        return error
-
 
 class Softmax(FullyConnected):
     """The softmax output layer of chapters 3 and 6, to be used with the log-likelihood cost.
@@ -283,16 +293,8 @@ class ConvPool(convolution.ConvPoolPasses, Layer):
     for MNIST.  ``weights`` has the shape of the book's ``network3.py`` filters,
     ``(filters, channels, filter_size, filter_size)``; ``biases`` is ``(filters,)``.
 
-    Backpropagation through the layer: δ = ∂C/∂z is sent back through the pooling to
-    the positions that produced each pooled value (for max-pooling, the largest of the
-    four; ties go to the first), giving δ_conv; then
-
-        ∂C/∂b[f] = Σ δ[f, ...]                                           (BP3)
-        ∂C/∂w[f, c, i, j] = Σ_{y,x} δ_conv[f, y, x] a_in[c, y + i, x + j]   (BP4)
-        error[c, y + i, x + j] += Σ_f w[f, c, i, j] δ_conv[f, y, x]        (BP2's w^T δ)
-
-    How it is computed (im2col, the memory order of the maps, col2im): see
-    :mod:`digits.nn.convolution`.
+    Backpropagation through the layer (its equations) and how it is computed (im2col,
+    the memory order of the maps, col2im): :mod:`digits.nn.convolution`.
     """
 
     def __init__(self, input_shape, filters, filter_size=5, activation="sigmoid", pooling="max",
@@ -332,9 +334,6 @@ class ConvPool(convolution.ConvPoolPasses, Layer):
 
     def bias_shape(self):
         return (self.filters,)
-
-
-    # -- the two memory orders of feature maps ----------------------------------------
 
 
 def _fully_connected_workspace(layer, m, training, dtype):
