@@ -66,11 +66,7 @@ class Structure:
         initialisation of a network built from sizes.
         """
         if init is not None:
-            if self.init is None or init not in INITIALISATIONS:
-                raise UsageError(f"cannot re-initialise with {init!r}")
-            for layer in self.layers:
-                layer.init = init
-            self.init = init
+            _use_init(self, init)
         for layer in self.layers:
             layer.initialise_biases(self.rng, self.dtype)
         for layer in self.layers:
@@ -370,15 +366,8 @@ class Network(Structure, Feedforward, Backpropagation, Evaluation, BookTraining)
         if dtype not in (np.float32, np.float64):
             raise UsageError(f"dtype must be float32 or float64, not {dtype}")
         hyperparameters.check({"seed": seed})
-        layers, self.init = _layers_and_init(sizes, activations, init)
-        self.layers = layers
-        if cost is None:
-            cost = "log-likelihood" if isinstance(layers[-1], Softmax) else "quadratic"
-        self.cost = costs_module.get(cost)
-        for hidden in layers[:-1]:
-            if hidden.activation.name == "softmax":
-                raise UsageError("softmax can only be the output layer")
-        costs_module.check_pairing(self.cost, layers[-1].activation)
+        self.layers, self.init = _layers_and_init(sizes, activations, init)
+        self.cost = _cost_for(cost, self.layers)
         self.dtype = dtype
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -411,6 +400,30 @@ def _layers_and_init(sizes, activations, init):
         layers = _layers_from_sizes(layers, activations, init)
     _check_chain(layers)
     return layers, init
+
+
+def _use_init(network, init):
+    """Make ``init`` the initialisation of every layer of ``network``, which must have
+    been built from sizes (layer objects keep their own)."""
+    if network.init is None or init not in INITIALISATIONS:
+        raise UsageError(f"cannot re-initialise with {init!r}")
+    for layer in network.layers:
+        layer.init = init
+    network.init = init
+
+
+def _cost_for(cost, layers):
+    """The cost named ``cost`` or, for None, the one that goes with the output layer
+    (log-likelihood after softmax, else quadratic), checked against the layers: softmax
+    only as the output, and the output activation the cost needs."""
+    if cost is None:
+        cost = "log-likelihood" if isinstance(layers[-1], Softmax) else "quadratic"
+    cost = costs_module.get(cost)
+    for hidden in layers[:-1]:
+        if hidden.activation.name == "softmax":
+            raise UsageError("softmax can only be the output layer")
+    costs_module.check_pairing(cost, layers[-1].activation)
+    return cost
 
 
 def _layers_from_sizes(sizes, activations, init):
