@@ -140,7 +140,28 @@ class Diverged(DigitsError):
                          f"(NaN or infinity)")
 
 
-class GradientDescent:
+class Velocities:
+    """Momentum's velocities, one ``(v_w, v_b)`` pair per layer (None without momentum),
+    copied out for a checkpoint and put back from one."""
+
+    velocities: list | None
+
+    def velocity_copies(self):
+        if self.velocities is None:
+            return None
+        return [(v_w.copy(), v_b.copy()) for v_w, v_b in self.velocities]
+
+    def restore_velocities(self, saved):
+        if saved is None:
+            return
+        if self.velocities is None:
+            raise UsageError("the checkpoint has momentum's velocities but this run has no momentum")
+        for (v_w, v_b), (saved_w, saved_b) in zip(self.velocities, saved):
+            np.copyto(v_w, saved_w)
+            np.copyto(v_b, saved_b)
+
+
+class GradientDescent(Velocities):
     """The update rule of chapters 1 and 3, for gradients already multiplied by eta/m.
 
     :func:`train_step` leaves in each layer's workspace ``nabla_w`` = (eta/m) Σ_x ∂C_x/∂w
@@ -169,42 +190,38 @@ class GradientDescent:
                 f"n={self.n}, momentum={self.momentum:g})")
 
     def update(self, workspaces):
-        eta, lmbda, l1, n, momentum = self.eta, self.lmbda, self.l1, self.n, self.momentum
+        """Step every layer's weights and biases by the gradients in its workspace."""
         for i, (layer, ws) in enumerate(zip(self.network.layers, workspaces)):
             w, b = layer.weights, layer.biases
-            if lmbda:
-                w *= 1.0 - eta * lmbda / n
-            if l1:
-                if self._signs[i] is None:
-                    self._signs[i] = np.empty_like(w)
-                sign = np.sign(w, out=self._signs[i])
-                sign *= eta * l1 / n
-                w -= sign
-            if momentum:
-                v_w, v_b = self.velocities[i]
-                v_w *= momentum
-                v_w -= ws.nabla_w
-                v_b *= momentum
-                v_b -= ws.nabla_b
-                w += v_w
-                b += v_b
+            self.decay(i, w)
+            if self.momentum:
+                self.momentum_step(self.velocities[i], w, b, ws)
             else:
                 w -= ws.nabla_w
                 b -= ws.nabla_b
 
-    def velocity_copies(self):
-        if self.velocities is None:
-            return None
-        return [(v_w.copy(), v_b.copy()) for v_w, v_b in self.velocities]
+    def decay(self, i, w):
+        """The regularisation of layer ``i``'s weights ``w``, in place:
+        w -> (1 - eta*lmbda/n) w (L2, eq. 93), then w -> w - (eta*l1/n) sgn(w) (L1, eq. 98)."""
+        eta, n = self.eta, self.n
+        if self.lmbda:
+            w *= 1.0 - eta * self.lmbda / n
+        if self.l1:
+            if self._signs[i] is None:
+                self._signs[i] = np.empty_like(w)
+            sign = np.sign(w, out=self._signs[i])
+            sign *= eta * self.l1 / n
+            w -= sign
 
-    def restore_velocities(self, saved):
-        if saved is None:
-            return
-        if self.velocities is None:
-            raise UsageError("the checkpoint has momentum's velocities but this run has no momentum")
-        for (v_w, v_b), (saved_w, saved_b) in zip(self.velocities, saved):
-            np.copyto(v_w, saved_w)
-            np.copyto(v_b, saved_b)
+    def momentum_step(self, velocity, w, b, ws):
+        """v -> μ v - nabla, then w -> w + v, for the weights and for the biases."""
+        v_w, v_b = velocity
+        v_w *= self.momentum
+        v_w -= ws.nabla_w
+        v_b *= self.momentum
+        v_b -= ws.nabla_b
+        w += v_w
+        b += v_b
 
 
 def train_step(network, workspaces, x, y, rule, rng):
