@@ -40,7 +40,16 @@ DEFAULTS = {
 
 
 def configure(parser):
-    book = parser.add_argument_group("the network and gradient descent (chapter 1)")
+    """The flags, in groups that follow the book: chapters 1, 3 and 6, then files and the page."""
+    add_chapter1_flags(parser.add_argument_group("the network and gradient descent (chapter 1)"))
+    add_chapter3_flags(parser.add_argument_group("improving the way networks learn (chapter 3)"))
+    add_chapter6_flags(parser.add_argument_group("deep learning (chapter 6)"))
+    add_file_flags(parser.add_argument_group("files"))
+    add_watch_arguments(parser.add_argument_group("a live page of the training"))
+
+
+def add_chapter1_flags(book):
+    """The network's sizes and plain gradient descent: epochs, mini-batches, eta, the seed."""
     book.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
                       help="neurons per layer, from 784 inputs to 10 outputs (default: 784 30 10)")
     book.add_argument("--epochs", type=int, default=None,
@@ -55,7 +64,9 @@ def configure(parser):
                       help="floating-point precision of the weights and the arithmetic "
                            "(default: float64; float32 with --layers)")
 
-    ch3 = parser.add_argument_group("improving the way networks learn (chapter 3)")
+
+def add_chapter3_flags(ch3):
+    """The cost, the initialisation, regularisation, momentum, early stopping, monitoring."""
     ch3.add_argument("--cost", choices=["quadratic", "cross-entropy", "log-likelihood"], default=None,
                      help="the cost function (default: quadratic; log-likelihood for a softmax output)")
     ch3.add_argument("--init", choices=["large", "default", "network3"], default=None,
@@ -77,7 +88,9 @@ def configure(parser):
     ch3.add_argument("--monitor", action="store_true",
                      help="print the cost and accuracy on the evaluation and training data each epoch")
 
-    ch6 = parser.add_argument_group("deep learning (chapter 6)")
+
+def add_chapter6_flags(ch6):
+    """Layers instead of sizes (convolutional ones too), their activation, dropout, the expanded data."""
     ch6.add_argument("--layers", default=None, metavar="SPEC",
                      help="the layers, instead of --sizes: conv<filters> (5x5 filters, 2x2 "
                           "max-pooling; options /3x3 /l2), fc<neurons>, softmax; options after "
@@ -92,7 +105,9 @@ def configure(parser):
                      help="train on the expanded data: each training image and its four one-pixel "
                           "shifts (250,000 images)")
 
-    files = parser.add_argument_group("files")
+
+def add_file_flags(files):
+    """The data, the model saved, the plot, the checkpoint, and --quiet."""
     add_data_arguments(files)
     files.add_argument("--model", type=Path, default=DEFAULT_MODEL, metavar="PATH",
                        help="where to save the trained network")
@@ -104,7 +119,6 @@ def configure(parser):
                             "holds this run's checkpoint, go on from it; deleted once the "
                             "network is saved")
     files.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_watch_arguments(parser.add_argument_group("a live page of the training"))
 
 
 def resolve_defaults(args):
