@@ -260,3 +260,18 @@ def test_make_replicate_ch6_passes_the_scheduler_and_the_shared_folder_on():
     assert command("SCHEDULER=tcp://10.0.0.1:8786", "CHECKPOINTS=/mnt/ch6").endswith(
         "--chapter6 --scheduler tcp://10.0.0.1:8786 --checkpoints /mnt/ch6")
     assert "--scheduler" not in command() and "--checkpoints" not in command()
+
+
+def test_on_a_cluster_the_estimate_shares_the_runs_between_its_workers_not_this_machines_cores(
+        tmp_path, capsys):
+    import argparse
+
+    from digits.replication.kinds import tasks_for
+
+    tasks = tasks_for("ch6-dropout")                 # five long runs
+    one_run = tasks[0].estimated_seconds * chapter6.SHARING_SLOWDOWN
+    args = argparse.Namespace(quiet=False, jobs=5, scheduler="tcp://10.0.0.1:8786")
+    plan.announce({"ch6-dropout": tasks}, tasks, chapter6.Store(tmp_path), args)
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith(f"Will run 5 runs of 1 experiment, about {chapter6.duration(one_run)} "
+                            f"with 5 workers on the cluster")
