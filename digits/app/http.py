@@ -51,6 +51,7 @@ import io
 import ipaddress
 import json
 import re
+import signal
 import socket
 import socketserver
 import sys
@@ -235,6 +236,19 @@ class PageServer(LimitingServer):
             host = "127.0.0.1" if ":" not in host else "::1"
         return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
 
+    def serve_until_stopped(self, poll_interval=0.25) -> bool:
+        """Answer requests until Ctrl-C (SIGINT) or ``kill`` (SIGTERM), which stop it alike;
+        True when one of them did.  The SIGTERM handler in force before is put back.
+        (Call it from the main thread, the only one signals reach.)"""
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            self.serve_forever(poll_interval=poll_interval)
+        except KeyboardInterrupt:
+            return True
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        return False
+
     def serves_host(self, name: str) -> bool:
         """True if ``name`` (a Host header's name, without the port) names this server."""
         name = name.lower().rstrip(".")
@@ -247,6 +261,11 @@ class PageServer(LimitingServer):
         listening = ipaddress.ip_address(self.host.split("%")[0])
         return listening.is_unspecified or address == listening or (
             listening.is_loopback and address.is_loopback)
+
+def _interrupt(signal_number, frame):
+    """``kill`` stops a server as Ctrl-C does."""
+    raise KeyboardInterrupt
+
 
 def refuse_busy(request) -> None:
     body = json.dumps({"error": "the server is busy; try again in a moment"}).encode()

@@ -12,7 +12,6 @@ and their vote.  Ctrl-C stops the server.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
@@ -69,16 +68,6 @@ def run(args) -> int:
             print(f"Listening on {server.host} port {server.port}, not only on this machine: "
                   f"anyone who can reach it on the network can use the page.")
         print(f"Open {server.url()} in a browser (Ctrl-C stops the server)", flush=True)
-        previous = signal.signal(signal.SIGTERM, stop_on_terminate)
-        try:
-            server.serve_forever(poll_interval=0.25)
-        except KeyboardInterrupt:
+        if server.serve_until_stopped():
             print("\nStopped.", flush=True)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
     return 0
-
-
-def stop_on_terminate(signal_number, frame):
-    """``kill`` stops the server as Ctrl-C does."""
-    raise KeyboardInterrupt
