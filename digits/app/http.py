@@ -236,19 +236,6 @@ class PageServer(LimitingServer):
             host = "127.0.0.1" if ":" not in host else "::1"
         return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
 
-    def serve_until_stopped(self, poll_interval=0.25) -> bool:
-        """Answer requests until Ctrl-C (SIGINT) or ``kill`` (SIGTERM), which stop it alike;
-        True when one of them did.  The SIGTERM handler in force before is put back.
-        (Call it from the main thread, the only one signals reach.)"""
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            self.serve_forever(poll_interval=poll_interval)
-        except KeyboardInterrupt:
-            return True
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        return False
-
     def serves_host(self, name: str) -> bool:
         """True if ``name`` (a Host header's name, without the port) names this server."""
         name = name.lower().rstrip(".")
@@ -261,6 +248,20 @@ class PageServer(LimitingServer):
         listening = ipaddress.ip_address(self.host.split("%")[0])
         return listening.is_unspecified or address == listening or (
             listening.is_loopback and address.is_loopback)
+
+def serve_until_stopped(server: PageServer, poll_interval=0.25) -> bool:
+    """Let ``server`` answer requests until Ctrl-C (SIGINT) or ``kill`` (SIGTERM), which
+    stop it alike; True when one of them did.  The SIGTERM handler in force before is
+    put back.  (Call it from the main thread, the only one signals reach.)"""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever(poll_interval=poll_interval)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return False
+
 
 def _interrupt(signal_number, frame):
     """``kill`` stops a server as Ctrl-C does."""

@@ -54,6 +54,7 @@ def log(line: str) -> None:
 
 def run(args) -> int:
     from digits.app.models import load_models
+    from digits.app.http import serve_until_stopped
     from digits.app.server import DigitsServer
 
     models = load_models(getattr(args, "model", [DEFAULT_MODEL]))
@@ -68,6 +69,6 @@ def run(args) -> int:
             print(f"Listening on {server.host} port {server.port}, not only on this machine: "
                   f"anyone who can reach it on the network can use the page.")
         print(f"Open {server.url()} in a browser (Ctrl-C stops the server)", flush=True)
-        if server.serve_until_stopped():
+        if serve_until_stopped(server):
             print("\nStopped.", flush=True)
     return 0
