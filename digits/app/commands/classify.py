@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from digits.app.terminal import notice, show
 from digits.app.models import DEFAULT_MODEL, load_models
 from digits.app.prepare import FORMAT_NAMES
 from digits.nn.ensemble import shares, vote
@@ -95,10 +95,10 @@ def run(args) -> int:
             message = str(error)
             if not message.startswith(f"{shown(path)}:"):
                 message = f"{shown(path)}: {message}"
-            print(f"digits classify: {message}", file=sys.stderr)
+            notice(f"digits classify: {message}")
             if args.json:      # a line for every input, so the lines pair with the files
-                print(json.dumps({"file": str(path),
-                                  "error": message.removeprefix(f"{shown(path)}: ")}), flush=True)
+                show(json.dumps({"file": str(path),
+                                  "error": message.removeprefix(f"{shown(path)}: ")}))
             failed += 1
             continue
         read += 1
@@ -112,11 +112,11 @@ def run(args) -> int:
             if len(columns) > 1:
                 answer["votes"] = [int(c.argmax()) for c in columns]
                 answer["scores"] = [[round(float(score), 6) for score in c] for c in columns]
-            print(json.dumps(answer), flush=True)
+            show(json.dumps(answer))
         elif len(columns) == 1:
-            print(describe(shown(path), column), flush=True)
+            show(describe(shown(path), column))
         else:
-            print(describe_vote(shown(path), digit, columns), flush=True)
+            show(describe_vote(shown(path), digit, columns))
         if args.preview is not None and len(previewed) < PREVIEW_LIMIT:
             previewed.append((str(path), picture, image, column))
 
@@ -124,10 +124,9 @@ def run(args) -> int:
         write_preview(args.preview, previewed)
         if not args.json:
             more = f" (the first {PREVIEW_LIMIT} of {read} pictures)" if read > PREVIEW_LIMIT else ""
-            print(f"Wrote the preview to {args.preview}{more}")
+            show(f"Wrote the preview to {args.preview}{more}")
     elif args.preview is not None:
-        print("digits classify: no picture could be read, so no preview was written",
-              file=sys.stderr)
+        notice("digits classify: no picture could be read, so no preview was written")
     return 1 if failed else 0
 
 

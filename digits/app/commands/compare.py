@@ -10,9 +10,9 @@ against default initialisation, eta 0.025 / 0.25 / 2.5) are one command each.
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
+from digits.app.terminal import show
 from digits.app.watch import port_number
 
 
@@ -42,7 +42,7 @@ def run(args) -> int:
     check_arguments(args)
     runs = [load_run(path) for path in args.models]
     names = differing(runs)
-    print(f"{len(runs)} runs; they differ in: {', '.join(names) if names else 'nothing recorded'}")
+    show(f"{len(runs)} runs; they differ in: {', '.join(names) if names else 'nothing recorded'}")
     if args.output is not None:
         return draw(runs, args)
     return serve(runs, args)
@@ -54,27 +54,20 @@ def draw(runs, args) -> int:
     from digits.system.files import write_atomically
 
     write_atomically(args.output, png_bytes(comparison_figure(runs, args.title)))
-    print(f"Drew {args.output}")
+    show(f"Drew {args.output}")
     return 0
 
 
 def serve(runs, args) -> int:
     from digits.app.compare import page_data
+    from digits.app.http import serve_until_stopped
     from digits.app.watch_server import compare_server
 
     server = compare_server(page_data(runs), port=args.port)
-    print(f"Open {server.url()} in a browser (Ctrl-C stops the server)", flush=True)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    show(f"Open {server.url()} in a browser (Ctrl-C stops the server)")
     try:
-        server.serve_forever(poll_interval=0.25)
-    except KeyboardInterrupt:
-        print("\nStopped.", flush=True)
+        if serve_until_stopped(server):
+            show("\nStopped.")
     finally:
-        signal.signal(signal.SIGTERM, previous)
         server.server_close()
     return 0
-
-
-def _interrupt(signal_number, frame):
-    """``kill`` stops the page as Ctrl-C does."""
-    raise KeyboardInterrupt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from digits.app.terminal import notice
+from digits.app.terminal import notice, show
 from digits.data.mnist import DEFAULT_DATA_DIR
 
 
@@ -22,5 +22,5 @@ def run(args) -> int:
 
     folder = fetch_mnist(args.data, mirrors(args.mirror), progress=not args.quiet, notify=notice)
     if not args.quiet:
-        print(f"MNIST is ready in {folder}")
+        show(f"MNIST is ready in {folder}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digits.app.terminal import show
 from digits.app.mnist_flags import add_data_arguments, load_mnist
 from digits.app.models import DEFAULT_MODEL, load_models
 
@@ -37,10 +38,10 @@ def run(args) -> int:
         output = model.network.outputs(data)
         outputs.append(output)
         correct = int(np.count_nonzero(output.argmax(axis=0) == data.labels))
-        print(f"{model.path}: {correct} / {len(data)} {name} images ({percent(correct, len(data))})", flush=True)
+        show(f"{model.path}: {correct} / {len(data)} {name} images ({percent(correct, len(data))})")
     if len(models) > 1:
         correct = int(np.count_nonzero(vote(outputs) == data.labels))
-        print(f"The {len(models)} networks voting: {correct} / {len(data)} {name} images "
+        show(f"The {len(models)} networks voting: {correct} / {len(data)} {name} images "
               f"({percent(correct, len(data))})")
     return 0
 

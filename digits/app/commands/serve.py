@@ -12,9 +12,9 @@ and their vote.  Ctrl-C stops the server.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from digits.app.terminal import notice, show
 from digits.store.model_file import DEFAULT_MODEL
 
 
@@ -48,27 +48,23 @@ def configure(parser):
                         help="do not print a line for every request")
 
 
-def log(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def run(args) -> int:
     from digits.app.models import load_models
     from digits.app.http import serve_until_stopped
     from digits.app.server import DigitsServer
 
     models = load_models(getattr(args, "model", [DEFAULT_MODEL]))
-    server = DigitsServer(models, args.host, args.port, log=None if args.quiet else log,
+    server = DigitsServer(models, args.host, args.port, log=None if args.quiet else notice,
                           allowed_hosts=args.allow_host)
     with server:
         for model in models:
-            print(f"Model {model.name}: {model.description()}")
+            show(f"Model {model.name}: {model.description()}")
         if len(models) > 1:
-            print("The page shows each model's reading and their vote.")
+            show("The page shows each model's reading and their vote.")
         if not server.is_local_only():
-            print(f"Listening on {server.host} port {server.port}, not only on this machine: "
+            show(f"Listening on {server.host} port {server.port}, not only on this machine: "
                   f"anyone who can reach it on the network can use the page.")
-        print(f"Open {server.url()} in a browser (Ctrl-C stops the server)", flush=True)
+        show(f"Open {server.url()} in a browser (Ctrl-C stops the server)")
         if serve_until_stopped(server):
-            print("\nStopped.", flush=True)
+            show("\nStopped.")
     return 0

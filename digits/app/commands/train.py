@@ -294,7 +294,7 @@ def run(args) -> int:
     for line in explain(rarely_answered(network, test if chapter6 else evaluation), network.cost.name,
                         "test" if chapter6 else evaluation_name, eta=args.eta, init=network.init):
         show(line)
-    return 130 if history.stopped else 0
+    return 130 if ctrl_c.pressed else 0     # a Stop from the watch page ends the run as planned
 
 
 def watchers(args, network, chapter6, evaluation_name, ctrl_c) -> list:
@@ -325,7 +325,7 @@ def resume_from_checkpoint(args, network):
 
 
 def stopped_line(history, chapter6) -> str:
-    """What a run stopped by Ctrl-C keeps, said before it is saved."""
+    """What a run stopped before its last epoch (Ctrl-C, or the watch page's Stop) keeps, said before it is saved."""
     if history.best_epoch is not None:
         kept = f"the weights of epoch {history.best_epoch}, the best validation epoch"
     else:
@@ -377,17 +377,17 @@ def summarise(network, history, evaluation_name, evaluation, test) -> dict:
     total_seconds = sum(history.seconds)
     if history.best_epoch is not None:
         verdict = "stopped early" if history.stopped_early else "ran every epoch"
-        print(f"Early stopping {verdict}; kept the weights of epoch {history.best_epoch} "
+        show(f"Early stopping {verdict}; kept the weights of epoch {history.best_epoch} "
               f"(validation {100 * history.validation_accuracy[history.best_epoch - 1] / history.n_validation:.2f}%)")
         final = network.evaluate(evaluation)
     else:
         final = accuracies[-1]
-    print(f"Best {evaluation_name} accuracy {100 * accuracies[best] / history.n_evaluation:.2f}% "
+    show(f"Best {evaluation_name} accuracy {100 * accuracies[best] / history.n_evaluation:.2f}% "
           f"at epoch {best + 1}; final {100 * final / history.n_evaluation:.2f}%; "
           f"{total_seconds:.1f} s of training ({total_seconds / history.epochs:.2f} s per epoch)")
     test_accuracy = final / len(test) if evaluation is test else network.accuracy(test)
     if evaluation is not test:
-        print(f"Test accuracy of the final weights (measured once, chose nothing): "
+        show(f"Test accuracy of the final weights (measured once, chose nothing): "
               f"{100 * test_accuracy:.2f}%")
     return {"evaluated_on": evaluation_name,
             "final_accuracy": final / history.n_evaluation,
@@ -403,7 +403,7 @@ def summarise_chapter6(history) -> dict:
     validation = history.validation_accuracy[best - 1] / history.n_validation
     test = history.evaluation_accuracy[best - 1] / history.n_evaluation
     total_seconds = sum(history.seconds)
-    print(f"Best validation accuracy {100 * validation:.2f}% at epoch {best}; test accuracy "
+    show(f"Best validation accuracy {100 * validation:.2f}% at epoch {best}; test accuracy "
           f"there {100 * test:.2f}% (the book's measure); kept that epoch's weights; "
           f"{total_seconds / 60:.1f} min of training ({total_seconds / history.epochs:.1f} s per epoch)")
     return {"evaluated_on": "test", "test_accuracy": test, "best_validation_accuracy": validation,
@@ -425,4 +425,4 @@ def save_or_keep(network, path, metadata, history):
         except DigitsError:
             raise error from None
         raise DigitsError(f"{error}; the trained network was kept at {kept} instead") from None
-    print(f"Saved the network to {path}")
+    show(f"Saved the network to {path}")
