@@ -17,7 +17,7 @@ the load average before and after, and the cluster's cost per run with one worke
 batch's wall clock less the seconds the runs report, over the runs), beside the round
 trip of an empty task.  Needs the extra: pip install -e '.[cluster]'.
 
-    python scripts/cluster_speed.py [--runs 8] [--epochs 2] [--n-train 3000] [--rounds 2]
+    python scripts/cluster_speed.py [--runs 8] [--epochs 3] [--n-train 10000] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def build_parser():
     parser = ArgumentParser(description="Time a batch of short runs on one and on two Dask workers.",
                             formatter_class=HelpFormatter)
     parser.add_argument("--runs", type=int, default=8, help="runs in the batch")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs of each run")
-    parser.add_argument("--n-train", type=int, default=3000, help="training images of each run")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of (one worker, two workers)")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of each run")
+    parser.add_argument("--n-train", type=int, default=10000, help="training images of each run")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds of (one worker, two workers)")
     parser.add_argument("--layers", default="conv4 fc20 softmax",
                         help="the network of every run (digits train --layers syntax)")
     parser.add_argument("--output", type=Path, default=Path("results") / "cluster-speed.json",
