@@ -187,3 +187,23 @@ def test_a_mini_batch_larger_than_the_training_set_is_one_full_batch_step():
     huge.SGD(data, 2, 10**9, 1.0)       # no buffer of 10**9 rows: capped at the 20 examples
     for a, b in zip(whole.weights + whole.biases, huge.weights + huge.biases):
         np.testing.assert_array_equal(a, b)
+
+
+def test_backprop_of_a_network_with_dropout_is_the_gradient_without_it():
+    # backprop applies no dropout, so the mask the training keeps must not touch its errors:
+    # the gradient is that of the same weights in a network without dropout.
+    from digits.nn.layers import FullyConnected, Softmax
+
+    rng = np.random.default_rng(0)
+    with_dropout = Network([FullyConnected(6, 5, dropout=0.5), FullyConnected(5, 4, dropout=0.3),
+                            Softmax(4, 3, dropout=0.5)], seed=2)
+    without = Network([FullyConnected(6, 5), FullyConnected(5, 4), Softmax(4, 3)], seed=2)
+    without.weights, without.biases = with_dropout.weights, with_dropout.biases
+    x = rng.random((6, 4))
+    y = np.eye(3)[:, [0, 2, 1, 0]]
+    with_dropout.SGD(list(zip(x.T.reshape(4, 6, 1), y.T.reshape(4, 3, 1))), 1, 2, 0.1)  # masks filled
+    without.weights, without.biases = with_dropout.weights, with_dropout.biases
+    got_b, got_w = with_dropout.backprop(x, y)
+    expected_b, expected_w = without.backprop(x, y)
+    for got, expected in zip(got_b + got_w, expected_b + expected_w):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)

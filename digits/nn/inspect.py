@@ -93,16 +93,8 @@ def desired_output(network, label) -> np.ndarray:
 
 
 def _workspaces(network):
-    """Workspaces for one example, forward and backward, made here (the network's own are not touched).
-
-    A layer with dropout multiplies its error by its dropout mask on the way back; with
-    dropout off the mask keeps every input, so it is filled with ones.
-    """
-    workspaces = [layer.make_workspace(1, True, network.dtype) for layer in network.layers]
-    for ws in workspaces:
-        if hasattr(ws, "mask"):
-            ws.mask.fill(1.0)
-    return workspaces
+    """Workspaces for one example, forward and backward, made here (the network's own are not touched)."""
+    return [layer.make_workspace(1, True, network.dtype) for layer in network.layers]
 
 
 def _forward(network, x):

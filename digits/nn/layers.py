@@ -182,7 +182,8 @@ class FullyConnectedPasses:
             c, m, h, w = a.shape
             np.copyto(ws.columns.reshape(c, h, w, m), a.transpose(0, 2, 3, 1))   # (c*h*w, m)
             a = ws.columns
-        if rng is not None and self.dropout:
+        ws.dropped_out = rng is not None and bool(self.dropout)    # read by backward
+        if ws.dropped_out:
             a = self._drop(a, ws, rng)
         ws.a_in = a
         np.matmul(self.weights, a, out=ws.z)
@@ -202,7 +203,7 @@ class FullyConnectedPasses:
         if not propagate:
             return None
         error = np.matmul(self.weights.T, delta, out=ws.error)                   # BP2: (w^T δ)
-        if self.dropout:
+        if ws.dropped_out:
             error *= ws.mask                   # a dropped input had no effect on the cost
         if len(self.input_shape) > 1:          # back into (channels, m, height, width)
             c, h, w = self.input_shape
