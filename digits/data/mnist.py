@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.data.download import fetch_mnist
 from digits.data.idx import (CHECKSUMS, DEFAULT_DATA_DIR, SIZES, STAMP, TEST_FILES, TRAINING_FILES,
                              DamagedDataError, IdxError, MissingDataError, Stamps, check_file,
                              download_command, locate, parse_idx, read_checked, read_idx,
@@ -104,6 +103,10 @@ def fetch_missing(data_dir=DEFAULT_DATA_DIR, progress=True, notify=None) -> list
             notify(f"MNIST is not in {data_dir}: downloading it (about 12 MB, once)"
                    if len(missing) == len(SIZES) else
                    f"MNIST is incomplete in {data_dir}: downloading {', '.join(missing)}")
+        # Imported here: the downloader brings requests and urllib3, a tenth of a second
+        # of start-up that loading files already on disk does not need.
+        from digits.data.download import fetch_mnist
+
         fetch_mnist(data_dir, progress=progress, notify=notify)
     return missing
 
