@@ -71,7 +71,7 @@ def originals(tmp_path_factory):
 
 
 def cases():
-    meta_2 = model_file.describe(Network([784, 6, 10], seed=1))
+    meta_2 = model_file.metadata_of(Network([784, 6, 10], seed=1))
     meta_1 = {"format": "digits-network", "version": 1, "sizes": [784, 6, 10],
               "cost": "quadratic", "activations": ["sigmoid", "sigmoid"], "dtype": "float64"}
     for version, meta in (("version 2", meta_2), ("version 1", meta_1)):

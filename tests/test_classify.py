@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from digits.store import model_file
-from digits.app.commands.classify import describe
+from digits.app.commands.classify import reading_line
 from digits.nn.ensemble import shares
 from digits.nn.network import Network
 from digits.app.prepare import prepare
@@ -184,4 +184,4 @@ def test_help_explains_what_confidence_means():
 def test_confidence_is_a_digits_share_of_the_ten_outputs():
     outputs = np.array([0.0, 0.6, 0.0, 0.2, 0.0, 0.0, 0.0, 0.2, 0.0, 0.0])
     assert shares(outputs.reshape(-1, 1))[:, 0] == pytest.approx(outputs / 1.0)
-    assert describe("x.png", outputs * 0.5) == "x.png: 1 (confidence 60%; then 3 20%, 7 20%)"
+    assert reading_line("x.png", outputs * 0.5) == "x.png: 1 (confidence 60%; then 3 20%, 7 20%)"

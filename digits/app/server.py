@@ -127,7 +127,7 @@ class DigitsServer(PageServer):
         """True if only this machine can connect (a loopback address)."""
         return is_local_only(self.host)
 
-    def describe_models(self) -> dict:
+    def models_summary(self) -> dict:
         from digits.app.prepare import SIZE
 
         return {"models": [model.summary() for model in self.models],
@@ -155,7 +155,7 @@ class Handler(PageHandler):
             content, content_type = self.server.page[path]
             self.send(200, content, content_type, {"Cache-Control": "no-cache"})
         elif path == "/api/model":
-            self.send_json(200, self.server.describe_models())
+            self.send_json(200, self.server.models_summary())
         elif path == "/api/classify":
             raise Refusal(405, "POST a picture to /api/classify", Allow="POST")
         else:

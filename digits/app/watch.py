@@ -130,7 +130,7 @@ def copy_network(network):
     from digits.nn.layers import from_description
     from digits.nn.network import Network
 
-    layers = [from_description(layer.describe()) for layer in network.layers]
+    layers = [from_description(layer.description()) for layer in network.layers]
     copy = Network(layers, cost=network.cost.name, dtype=network.dtype, initialise=False)
     copy.weights = [w.copy() for w in network.weights]
     copy.biases = [b.copy() for b in network.biases]

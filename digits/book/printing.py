@@ -47,7 +47,7 @@ class EpochProgress(Callback):
         self._bar = None
         self._started = 0.0
 
-    def say(self, line=""):
+    def print_line(self, line=""):
         print(line, file=self.file if self.file is not None else sys.stdout, flush=True)
 
     def on_epoch_begin(self, run):
@@ -83,9 +83,9 @@ class Chapter1Lines(EpochProgress):
         super().on_epoch_end(run)
         history, epoch = run.history, run.epoch - 1
         if history.evaluation_accuracy:
-            self.say(f"Epoch {epoch}: {history.evaluation_accuracy[-1]} / {history.n_evaluation}")
+            self.print_line(f"Epoch {epoch}: {history.evaluation_accuracy[-1]} / {history.n_evaluation}")
         else:
-            self.say(f"Epoch {epoch} complete")
+            self.print_line(f"Epoch {epoch} complete")
 
 
 class Chapter3Lines(EpochProgress):
@@ -94,17 +94,17 @@ class Chapter3Lines(EpochProgress):
     def on_epoch_end(self, run):
         super().on_epoch_end(run)
         history = run.history
-        self.say(f"Epoch {run.epoch - 1} training complete")
+        self.print_line(f"Epoch {run.epoch - 1} training complete")
         if len(history.training_cost) == run.epoch:
-            self.say(f"Cost on training data: {history.training_cost[-1]}")
+            self.print_line(f"Cost on training data: {history.training_cost[-1]}")
         if len(history.training_accuracy) == run.epoch:
-            self.say(f"Accuracy on training data: {history.training_accuracy[-1]} / {history.n_training}")
+            self.print_line(f"Accuracy on training data: {history.training_accuracy[-1]} / {history.n_training}")
         if len(history.evaluation_cost) == run.epoch:
-            self.say(f"Cost on evaluation data: {history.evaluation_cost[-1]}")
+            self.print_line(f"Cost on evaluation data: {history.evaluation_cost[-1]}")
         if len(history.evaluation_accuracy) == run.epoch:
-            self.say(f"Accuracy on evaluation data: {history.evaluation_accuracy[-1]} / "
+            self.print_line(f"Accuracy on evaluation data: {history.evaluation_accuracy[-1]} / "
                      f"{history.n_evaluation}")
-        self.say()
+        self.print_line()
 
 
 class Chapter6Lines(EpochProgress):
@@ -125,7 +125,7 @@ class Chapter6Lines(EpochProgress):
         iteration = (run.epoch - 1) * run.batches_per_epoch + run.batch - 1
         if iteration % self.report_every == 0:
             self.close_bar()
-            self.say(f"Training mini-batch number {iteration}")
+            self.print_line(f"Training mini-batch number {iteration}")
         if run.batch % EpochProgress.every_batches == 0:
             super().on_batch_end(run)
 
@@ -133,21 +133,21 @@ class Chapter6Lines(EpochProgress):
         super().on_epoch_end(run)
         history = run.history
         validation = history.validation_accuracy[-1] / history.n_validation
-        self.say(f"Epoch {run.epoch - 1}: validation accuracy {validation:.2%}")
+        self.print_line(f"Epoch {run.epoch - 1}: validation accuracy {validation:.2%}")
         if self.best is None or validation > self.best[0]:
-            self.say("This is the best validation accuracy to date.")
+            self.print_line("This is the best validation accuracy to date.")
             test = None
             if history.evaluation_accuracy:
                 test = history.evaluation_accuracy[-1] / history.n_evaluation
-                self.say(f"The corresponding test accuracy is {test:.2%}")
+                self.print_line(f"The corresponding test accuracy is {test:.2%}")
             self.best = (validation, run.epoch * run.batches_per_epoch - 1, test)
 
     def on_train_end(self, run):
         super().on_train_end(run)
-        self.say("Finished training network.")
+        self.print_line("Finished training network.")
         if self.best is None:
             return
         validation, iteration, test = self.best
-        self.say(f"Best validation accuracy of {validation:.2%} obtained at iteration {iteration}")
+        self.print_line(f"Best validation accuracy of {validation:.2%} obtained at iteration {iteration}")
         if test is not None:
-            self.say(f"Corresponding test accuracy of {test:.2%}")
+            self.print_line(f"Corresponding test accuracy of {test:.2%}")

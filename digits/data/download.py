@@ -357,7 +357,7 @@ def _open_http(url, session, timeout, say, notice_after):
     try:
         response = session.get(url, stream=True, timeout=timeout)
     except requests.RequestException as error:
-        raise _MirrorFailed(_describe(error, timeout), down=True) from None
+        raise _MirrorFailed(_reason(error, timeout), down=True) from None
     finally:
         notice.cancel()
     with response:
@@ -380,12 +380,12 @@ def _http_chunks(response, size, timeout):
             yield chunk
     except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
         of = f" of {size:,}" if size is not None else ""
-        reason = _describe(error, timeout)
+        reason = _reason(error, timeout)
         raise _MirrorFailed(f"{reason} after {received:,}{of} bytes",
                             down=reason.startswith("no answer")) from None
 
 
-def _describe(error: Exception, timeout) -> str:
+def _reason(error: Exception, timeout) -> str:
     """A few words for a network error, instead of urllib3's nested reprs."""
     cause = _innermost(error)
     text = str(error)

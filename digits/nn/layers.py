@@ -237,7 +237,7 @@ class FullyConnected(FullyConnectedPasses, Layer):
         return (f"{type(self).__name__}({self.n_in} -> {self.n_out}, {self.activation.name}"
                 f"{extra}, init={self.init!r})")
 
-    def describe(self) -> dict:
+    def description(self) -> dict:
         """The layer as plain data, for the model file's JSON (:func:`from_description`)."""
         return {"type": "fully_connected", "n_in": self.n_in, "n_out": self.n_out,
                 "input_shape": list(self.input_shape), "activation": self.activation.name,
@@ -270,8 +270,8 @@ class Softmax(FullyConnected):
         extra = f", dropout={self.dropout:g}" if self.dropout else ""
         return f"Softmax({self.n_in} -> {self.n_out}{extra}, init={self.init!r})"
 
-    def describe(self) -> dict:
-        return dict(super().describe(), type="softmax")
+    def description(self) -> dict:
+        return dict(super().description(), type="softmax")
 
 
 POOLINGS = ("max", "l2")
@@ -318,7 +318,7 @@ class ConvPool(convolution.ConvPoolPasses, Layer):
         return (f"ConvPool({c}x{h}x{w} -> {self.filters} filters {k}x{k}, {self.pooling} pooling 2x2 "
                 f"-> {'x'.join(map(str, self.output_shape))}, {self.activation.name}, init={self.init!r})")
 
-    def describe(self) -> dict:
+    def description(self) -> dict:
         return {"type": "conv_pool", "input_shape": list(self.input_shape), "filters": self.filters,
                 "filter_size": self.filter_size, "pooling": self.pooling,
                 "activation": self.activation.name, "init": self.init}

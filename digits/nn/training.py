@@ -401,7 +401,7 @@ class Callbacks:
         self.all = list(callbacks)
         self.per_batch = [(c, c.every_batches) for c in self.all if c.every_batches]
 
-    def tell(self, moment, run):
+    def call(self, moment, run):
         for callback in self.all:
             getattr(callback, moment)(run)
 
@@ -429,12 +429,12 @@ def sgd(network, training_data, settings: Settings, monitoring: Monitoring = Mon
     callbacks = Callbacks(callbacks)
     shuffled = ShuffledBatches(training, run.mini_batch_size, network.dtype)
     workspaces = _workspaces(network, run.n_training, run.mini_batch_size)
-    callbacks.tell("on_train_begin", run)
+    callbacks.call("on_train_begin", run)
     for run.epoch in range(run.epoch + 1, settings.epochs + 1):
         if run.stopped:
             break
         run.batch = 0
-        callbacks.tell("on_epoch_begin", run)
+        callbacks.call("on_epoch_begin", run)
         # Overflow is not warned of where it happens: _check_finite says it, once, after the epoch.
         with np.errstate(over="ignore", invalid="ignore"):
             started = time.perf_counter()
@@ -447,12 +447,12 @@ def sgd(network, training_data, settings: Settings, monitoring: Monitoring = Mon
         done = stopping.should_stop(run)
         if done:
             run.history.stopped_early = run.epoch < settings.epochs
-        callbacks.tell("on_epoch_end", run)
+        callbacks.call("on_epoch_end", run)
         if done:
             break
     run.best.restore(network)
     run.history.stopped = run.stopped
-    callbacks.tell("on_train_end", run)
+    callbacks.call("on_train_end", run)
     return run.history
 
 

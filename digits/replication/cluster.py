@@ -278,14 +278,14 @@ def scheduler_pool(args, pool=None, say=None):
         args.jobs = max(1, cluster.workers)
         args.store = args.checkpoints or args.store
         if say is not None:
-            for line in describe(cluster, args.store):
+            for line in cluster_lines(cluster, args.store):
                 say(line)
         yield cluster
     finally:
         cluster.close()
 
 
-def describe(cluster, store) -> list:
+def cluster_lines(cluster, store) -> list:
     """What the asking machine says about the cluster before the runs start."""
     dashboard = dashboard_address(cluster.client)
     lines = [f"Dask scheduler {cluster.client.scheduler.address}: "

@@ -55,10 +55,10 @@ def sidecar_path(path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def describe(network: Network) -> dict:
+def metadata_of(network: Network) -> dict:
     """The metadata that rebuilds ``network``: its layers, cost and dtype."""
     meta = {"format": FORMAT, "version": VERSION,
-            "layers": [layer.describe() for layer in network.layers],
+            "layers": [layer.description() for layer in network.layers],
             "sizes": network.sizes, "cost": network.cost.name,
             "activations": [activation.name for activation in network.activations],
             "dtype": network.dtype.name}
@@ -76,7 +76,7 @@ def save(network: Network, path=DEFAULT_MODEL, metadata=None, history=None) -> P
     path = Path(path)
     if not path.parent.is_dir():
         raise DigitsError(f"cannot save {path}: the folder {path.parent} does not exist")
-    meta = describe(network)
+    meta = metadata_of(network)
     meta.update(metadata or {})
     arrays = {"metadata": np.array(json.dumps(meta))}
     for i, (w, b) in enumerate(zip(network.weights, network.biases)):

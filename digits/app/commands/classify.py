@@ -54,7 +54,7 @@ def configure(parser):
                              "ten outputs")
 
 
-def describe(name: str, outputs: np.ndarray) -> str:
+def reading_line(name: str, outputs: np.ndarray) -> str:
     """One line for one picture: ``seven.png: 7 (confidence 93%; then 1 3%, 9 2%)``."""
     confidence = shares(outputs.reshape(-1, 1))[:, 0]
     ranked = np.argsort(-outputs, kind="stable")
@@ -62,7 +62,7 @@ def describe(name: str, outputs: np.ndarray) -> str:
     return f"{name}: {ranked[0]} (confidence {confidence[ranked[0]]:.0%}; then {runners_up})"
 
 
-def describe_vote(name: str, digit: int, columns) -> str:
+def vote_line(name: str, digit: int, columns) -> str:
     """One line for several networks: ``seven.png: 7 (3 of 3 networks; they read 7 7 7)``."""
     answers = [int(column.argmax()) for column in columns]
     agreeing = answers.count(digit)
@@ -114,9 +114,9 @@ def run(args) -> int:
                 answer["scores"] = [[round(float(score), 6) for score in c] for c in columns]
             show(json.dumps(answer))
         elif len(columns) == 1:
-            show(describe(shown(path), column))
+            show(reading_line(shown(path), column))
         else:
-            show(describe_vote(shown(path), digit, columns))
+            show(vote_line(shown(path), digit, columns))
         if args.preview is not None and len(previewed) < PREVIEW_LIMIT:
             previewed.append((str(path), picture, image, column))
 

@@ -89,7 +89,7 @@ class BoardView:
             self.title.set_text(f"The network reads {prediction} (confidence {confidence:.0%})")
         self.figure.canvas.draw_idle()
 
-    def say(self, text: str):
+    def set_status(self, text: str):
         """Put ``text`` on the status line under the canvas."""
         self.status_text.set_text(text)
         self.figure.canvas.draw_idle()
@@ -164,14 +164,14 @@ class BoardActions:
         written.  ``digits classify`` reads the saved file as the window did.
         """
         if not self.ink.any():
-            self.say("nothing to save: the canvas is blank")
+            self.set_status("nothing to save: the canvas is blank")
             return None
         try:
             path = save_drawing(self.ink, self.save_dir)
         except (OSError, DigitsError) as error:
-            self.say(f"could not save: {error}")
+            self.set_status(f"could not save: {error}")
             return None
-        self.say(f"saved {path}")
+        self.set_status(f"saved {path}")
         return path
 
 

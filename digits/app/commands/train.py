@@ -211,7 +211,7 @@ def check_destinations(args):
         check_png_path(args.plot)
 
 
-def describe(args, network=None) -> str:
+def settings_line(args, network=None) -> str:
     """The run's settings in one line, the way the book states them."""
     if args.layers is not None:
         shape = " ".join(args.layers.replace(",", " ").split())
@@ -251,10 +251,10 @@ def run(args) -> int:
         training = ExpandedDataSet(training)
     watched = ("validation accuracy each epoch, test accuracy at the best validation epoch"
                if chapter6 else f"accuracy on the {len(evaluation)} {evaluation_name} images")
-    show(f"Training {describe(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
+    show(f"Training {settings_line(args, network)}, {args.dtype}, up to {args.epochs} epochs on "
          f"{len(training)} {'expanded ' if args.expand else ''}images; {watched}")
     resume = resume_from_checkpoint(args, network)
-    watching = watch_for(args, network, describe(args, network), test if chapter6 else evaluation,
+    watching = watch_for(args, network, settings_line(args, network), test if chapter6 else evaluation,
                          evaluation_name, chapter6, len(training))
     ctrl_c = CtrlCStops()
     try:
@@ -308,7 +308,7 @@ def watchers(args, network, chapter6, evaluation_name, ctrl_c) -> list:
         callbacks.append(CheckpointWriter(args.checkpoint, run_settings(args)))
     if not args.quiet:
         callbacks.append(ProgressBar())
-    callbacks.append(EpochLines(chapter6, evaluation_name, args.plot, describe(args, network)))
+    callbacks.append(EpochLines(chapter6, evaluation_name, args.plot, settings_line(args, network)))
     callbacks.append(StallNote(args.eta, network.cost.name))
     return callbacks
 
