@@ -93,6 +93,22 @@ def test_measure_reports_the_chapters_numbers():
     assert result["norm_difference"] < result["norm_difference_one_sided"]
 
 
+def test_pass_times_takes_turns_and_keeps_each_pass_fastest_turn(monkeypatch):
+    x, y = mini_batch()
+    workspaces = speed.Workspaces(Network([12, 6, 3], seed=2), x, y)
+    order, turns = [], iter([5.0, 4.0, 9.0,  3.0, 8.0, 7.0,  6.0, 2.0, 1.0])
+
+    def timed(action, calls):
+        order.append(calls)
+        action()
+        return next(turns)
+
+    monkeypatch.setattr(speed, "mean_seconds", timed)
+    times = speed.pass_times(workspaces, repeats=30, rounds=3)
+    assert order == [10] * 9
+    assert times == {"forward_seconds": 3.0, "backward_seconds": 2.0, "backprop_seconds": 1.0}
+
+
 def test_measure_can_check_a_sample_only():
     x, y = mini_batch(n_in=30, n_out=4, m=10)
     result = speed.measure([30, 8, 4], x, y, repeats=3, checked=50)

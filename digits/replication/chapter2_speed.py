@@ -36,7 +36,8 @@ EPSILON_CENTRAL = 1e-4     # central differences: error O(ε²), rounding O(1e-1
 # its weights a gradient of exactly 0 both ways (0 / 0 says nothing), and a gradient
 # a million times smaller than the largest is below the rounding of C(w ± ε).
 SMALLEST_COMPARED = 1e-6
-REPEATS = 2000             # forward and backward passes timed, for their mean
+REPEATS = 2000             # forward and backward passes timed, in ROUNDS turns
+ROUNDS = 10                # each pass's time is its fastest turn's mean
 
 
 class Workspaces:
@@ -157,14 +158,28 @@ def mean_seconds(action, repeats) -> float:
     return (seconds_now() - started) / repeats
 
 
-def pass_times(workspaces: Workspaces, repeats=REPEATS) -> dict:
-    """Mean seconds of one forward pass (with the cost), one backward pass, and both."""
+def pass_times(workspaces: Workspaces, repeats=REPEATS, rounds=ROUNDS) -> dict:
+    """Seconds of one forward pass (with the cost), one backward pass, and both.
+
+    The three are timed in turns, ``rounds`` turns of ``repeats / rounds`` calls each,
+    and each keeps the mean of its fastest turn: a pass of some 100 µs is easily slowed
+    by whatever else the machine does for a moment, never sped up, so the fastest turn
+    is the one nearest the pass's own cost, and taking turns gives each pass the same
+    moments (one pass timed whole before the other made their ratio vary from 0.45x to
+    0.8x between runs).
+    """
     network, arrays = workspaces.network, workspaces.arrays
-    forward = mean_seconds(workspaces.cost, repeats)
-    workspaces.cost()
-    backward = mean_seconds(lambda: network.backward_pass(arrays, workspaces.y, scale=1.0), repeats)
-    both = mean_seconds(workspaces.backpropagation, repeats)
-    return {"forward_seconds": forward, "backward_seconds": backward, "backprop_seconds": both}
+    passes = {"forward_seconds": workspaces.cost,
+              "backward_seconds": lambda: network.backward_pass(arrays, workspaces.y, scale=1.0),
+              "backprop_seconds": workspaces.backpropagation}
+    calls = max(1, repeats // rounds)
+    fastest = dict.fromkeys(passes, float("inf"))
+    for _ in range(max(1, rounds)):
+        # In this order, each backward pass finds the z and a of the same mini-batch's
+        # forward pass in the workspaces, as backpropagation does.
+        for name, action in passes.items():
+            fastest[name] = min(fastest[name], mean_seconds(action, calls))
+    return fastest
 
 
 def measure(sizes, x, y, seed=1, repeats=REPEATS, checked=None) -> dict:
