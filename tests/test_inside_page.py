@@ -127,15 +127,21 @@ def tap_cell(page, canvas, index, pointer="mouse"):
 
 
 def _tap(page, canvas, index, pointer):
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-    from selenium.webdriver.common.actions.pointer_input import PointerInput
-
     cell, columns = int(canvas.get_attribute("data-cell")), int(canvas.get_attribute("data-columns"))
     x = (index % columns + 0.5) * cell - canvas.size["width"] / 2
     y = (index // columns + 0.5) * cell - canvas.size["height"] / 2
+    press(page, canvas, pointer, round(x), round(y))
+
+
+def press(page, target, pointer, x=0, y=0):
+    """A tap of ``pointer`` ("mouse" or "touch") at (x, y) pixels from the middle of
+    ``target``; a touch is tapped again if it made no click (:func:`tap_until_clicked`)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
     def tap():
         actions = ActionBuilder(page, mouse=PointerInput(pointer, pointer), duration=20)
-        actions.pointer_action.move_to(canvas, round(x), round(y)).pointer_down().pointer_up()
+        actions.pointer_action.move_to(target, x, y).pointer_down().pointer_up()
         actions.perform()
 
     if pointer == "touch":
@@ -320,17 +326,8 @@ def test_at_a_phones_width_a_tap_shows_a_neuron(phone, served):
 
 def touch(page, target):
     """A finger's tap on the middle of ``target``."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-    from selenium.webdriver.common.actions.pointer_input import PointerInput
-
     page.execute_script("arguments[0].scrollIntoView({block: 'center'})", target)
-
-    def tap():
-        actions = ActionBuilder(page, mouse=PointerInput("touch", "finger"), duration=20)
-        actions.pointer_action.move_to(target).pointer_down().pointer_up()
-        actions.perform()
-
-    tap_until_clicked(page, tap)
+    press(page, target, "touch")
 
 
 def test_at_a_phones_width_backpropagation_a_step_and_reset_work_by_touch(phone, served):
