@@ -174,7 +174,7 @@ def pass_times(workspaces: Workspaces, repeats=REPEATS, rounds=ROUNDS) -> dict:
               "backprop_seconds": workspaces.backpropagation}
     calls = max(1, repeats // rounds)
     fastest = dict.fromkeys(passes, float("inf"))
-    for _ in range(max(1, rounds)):
+    for _ in range(rounds):
         # In this order, each backward pass finds the z and a of the same mini-batch's
         # forward pass in the workspaces, as backpropagation does.
         for name, action in passes.items():
